@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -62,5 +63,8 @@ util::Result<Event> from_json(const nlohmann::json& json);
 std::int64_t to_unix_ms(util::SystemTime t);
 /// RFC 3339 UTC text with milliseconds ("2026-11-23T16:21:44.123Z").
 std::string to_rfc3339(util::SystemTime t);
+/// Parses RFC 3339 date-time text ("Z" or a numeric offset, optional fraction);
+/// InvalidInput when it is not one.
+util::Result<util::SystemTime> parse_rfc3339(std::string_view text);
 
 }  // namespace mailwarden::store

@@ -23,13 +23,13 @@ namespace mailwarden::store {
 
 /// Which events `query_events` returns: all given filters must match.
 struct EventQuery {
-    std::optional<std::string> sender;    ///< exact envelope sender (case-insensitive)
-    std::optional<std::string> login;     ///< exact SASL login
-    std::optional<std::string> code;      ///< prefix of "basic enhanced", e.g. "550", "5.7"
-    std::optional<std::string> queue_id;  ///< exact queue id
-    std::optional<util::SystemTime> since;
-    std::optional<util::SystemTime> until;
-    std::size_t limit = 100;  ///< newest first, at most this many
+    std::optional<std::string> sender;      ///< exact envelope sender (case-insensitive)
+    std::optional<std::string> login;       ///< exact SASL login
+    std::optional<std::string> code;        ///< prefix of "basic enhanced", e.g. "550", "5.7"
+    std::optional<std::string> queue_id;    ///< exact queue id
+    std::optional<util::SystemTime> since;  ///< event time >= since
+    std::optional<util::SystemTime> until;  ///< event time <= until
+    std::size_t limit = 100;                ///< newest first, at most this many
 };
 
 /// Hourly counters by enhanced code (or basic code when there is none).
@@ -62,7 +62,8 @@ class Store {
 /// its action ("quarantine" has no code).
 std::string counter_key(const Event& event);
 
-/// True when `event` matches every filter of `query` except `limit`.
+/// True when `event` matches every filter of `query` except `limit`. `code` matches when
+/// it is a prefix of the basic code, of the enhanced code, or of "basic enhanced".
 bool matches(const Event& event, const EventQuery& query);
 
 }  // namespace mailwarden::store
