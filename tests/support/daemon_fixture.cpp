@@ -75,6 +75,10 @@ util::Result<std::unique_ptr<Daemon>> Daemon::start(std::string_view config_temp
     ProcessOptions po;
     po.program = binary;
     po.args = {"-c", d->config_.string(), "--foreground"};
+    if (!options.listen.empty()) {
+        d->listen_ = d->expand(options.listen);
+        po.args.insert(po.args.end(), {"-p", d->listen_});
+    }
     po.args.insert(po.args.end(), options.args.begin(), options.args.end());
     po.output = d->dir_.path() / "daemon.log";
     auto p = Process::spawn(std::move(po));
@@ -82,7 +86,16 @@ util::Result<std::unique_ptr<Daemon>> Daemon::start(std::string_view config_temp
         return std::unexpected(p.error());
     }
     d->process_ = std::make_unique<Process>(std::move(*p));
-    if (!d->process_->wait_for_port(d->port_, options.start_timeout)) {
+    // Ready when a connect succeeds (works for inet and unix sockets alike).
+    const auto deadline = std::chrono::steady_clock::now() + options.start_timeout;
+    bool ready = false;
+    while (!ready && d->process_->running() && std::chrono::steady_clock::now() < deadline) {
+        ready = MilterClient::connect(d->socket(), std::chrono::seconds(1)).has_value();
+        if (!ready) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    if (!ready) {
         const auto status = d->process_->stop(std::chrono::seconds(2));
         return util::fail(
             util::ErrorCode::Unavailable,

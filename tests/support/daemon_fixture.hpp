@@ -35,6 +35,8 @@ class Daemon {
         std::vector<std::pair<std::string, std::string>> vars;
         /// Extra command-line arguments after `-c cfg --foreground`.
         std::vector<std::string> args;
+        /// When set, passed as `-p LISTEN` (placeholders substituted) and used by connect().
+        std::string listen;
         std::chrono::milliseconds start_timeout = std::chrono::seconds(20);
     };
 
@@ -51,7 +53,7 @@ class Daemon {
     ~Daemon();
 
     std::uint16_t port() const { return port_; }
-    /// "inet:PORT@127.0.0.1".
+    /// "inet:PORT@127.0.0.1", or the -p override.
     std::string socket() const;
     const std::filesystem::path& dir() const { return dir_.path(); }
     const std::filesystem::path& config_path() const { return config_; }
@@ -77,6 +79,7 @@ class Daemon {
     TempDir dir_{"mw-daemon"};
     std::filesystem::path config_;
     std::uint16_t port_ = 0;
+    std::string listen_;
     std::vector<std::pair<std::string, std::string>> vars_;
     std::unique_ptr<Process> process_;
 };

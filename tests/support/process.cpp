@@ -24,6 +24,13 @@ namespace mailwarden::testing {
 
 using Clock = std::chrono::steady_clock;
 
+ProcessOptions command(std::filesystem::path program, std::vector<std::string> args) {
+    ProcessOptions options;
+    options.program = std::move(program);
+    options.args = std::move(args);
+    return options;
+}
+
 util::Result<Process> Process::spawn(ProcessOptions options) {
     std::vector<std::string> argv_s{options.program.string()};
     argv_s.insert(argv_s.end(), options.args.begin(), options.args.end());

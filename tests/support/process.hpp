@@ -27,6 +27,9 @@ struct ProcessOptions {
     std::optional<std::filesystem::path> cwd;
 };
 
+/// ProcessOptions for `program args...` with output discarded (set .output to keep it).
+ProcessOptions command(std::filesystem::path program, std::vector<std::string> args);
+
 /// RAII child process. Move-only.
 class Process {
   public:
