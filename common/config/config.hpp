@@ -1,0 +1,113 @@
+// config.hpp - the typed configuration. Built only by config::load_* (loader.hpp), which
+// validates every value; after that a Config is immutable and shared as
+// std::shared_ptr<const Config>, so a reload never changes a message mid-flight.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "policy/action.hpp"
+#include "util/error.hpp"
+#include "util/ip_address.hpp"
+
+namespace mailwarden::config {
+
+using std::chrono::milliseconds;
+
+/// Where log lines go.
+enum class LogTarget { Stderr, Syslog };
+
+struct LogConfig {
+    LogTarget target = LogTarget::Stderr;
+    std::string level = "info";  ///< trace, debug, info, warning, error
+    std::string syslog_facility = "mail";
+    std::string syslog_ident = "mailwarden";
+};
+
+/// Ownership and mode of a unix: listening socket (ignored for inet sockets).
+struct SocketConfig {
+    std::uint32_t mode = 0660;
+    std::string owner;  ///< user name; empty = the daemon's user
+    std::string group;  ///< group name; empty = the daemon's group
+};
+
+struct RedisConfig {
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    std::string unix_socket;  ///< when set, used instead of host/port
+    std::string password;
+    int db = 0;
+    std::string prefix = "mw:";
+    milliseconds connect_timeout{200};
+    milliseconds command_timeout{500};
+    int pool_size = 8;
+};
+
+enum class StoreBackend { Memory, Redis };
+
+struct StoreConfig {
+    StoreBackend backend = StoreBackend::Memory;
+    RedisConfig redis;
+    std::size_t memory_max_events = 10'000;  ///< MemoryStore ring size
+};
+
+struct EventsConfig {
+    std::size_t queue_capacity = 10'000;
+    std::size_t batch_size = 256;
+    milliseconds flush_interval{200};
+    std::filesystem::path journal = "/var/lib/mailwarden/events.journal";
+    std::uint64_t journal_max_size = std::uint64_t{1} << 30;
+    milliseconds retry_interval{5000};
+    std::size_t stream_max_length = 1'000'000;   ///< mw:events MAXLEN ~
+    std::size_t sender_stream_max_length = 100;  ///< mw:sender:{addr} MAXLEN ~
+    milliseconds counter_retention{35LL * 24 * 3600 * 1000};
+};
+
+/// What an access rule matches on.
+enum class AccessField { Sender, Recipient, Client, Helo };
+
+/// One access-list rule: the first rule that matches decides.
+struct AccessRule {
+    std::string name;  ///< for logs and events; default "access_list[N]"
+    AccessField field = AccessField::Sender;
+    /// Addresses ("user@example.com"), domains ("@example.com" exact, ".example.com" any
+    /// subdomain), bare local parts ("postmaster@"), host names (helo) as written, lower-case.
+    std::vector<std::string> patterns;
+    std::vector<util::Cidr> networks;  ///< for AccessField::Client
+    policy::Action action = policy::Action::Reject;
+    int code = 0;                ///< 0 = 550 for reject, 451 for tempfail
+    std::string enhanced;        ///< empty = 5.7.1 / 4.7.1
+    std::string reply;           ///< reply text; '\n' separates lines
+    bool warn_only = false;      ///< mode: warn — log and record, do not act
+    bool final = false;          ///< allow only: skip the later checks too
+    util::SourcePosition where;  ///< where in the config the rule was written
+};
+
+struct HeadersConfig {
+    bool add_status = true;  ///< add the status header to accepted mail
+    std::string status_name = "X-Mailwarden";
+};
+
+/// The whole configuration.
+struct Config {
+    std::filesystem::path source;  ///< file it was loaded from
+    std::string listen = "inet:8891@127.0.0.1";
+    SocketConfig socket;
+    std::string user;  ///< drop to this user after binding (root only)
+    std::string group;
+    std::string hostname;                   ///< for headers; empty = gethostname()
+    milliseconds shutdown_timeout{30'000};  ///< SIGTERM: wait this long for transactions
+    milliseconds milter_timeout{300'000};   ///< libmilter read timeout (smfi_settimeout)
+    policy::Action on_internal_error = policy::Action::Tempfail;  ///< accept | tempfail
+    LogConfig log;
+    StoreConfig store;
+    EventsConfig events;
+    std::vector<util::Cidr> trusted_networks;  ///< clients here count as outbound
+    HeadersConfig headers;
+    std::vector<AccessRule> access_list;
+};
+
+}  // namespace mailwarden::config

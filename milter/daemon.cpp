@@ -1,0 +1,295 @@
+#include "milter/daemon.hpp"
+
+#include <libmilter/mfapi.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "config/loader.hpp"
+#include "log/logging.hpp"
+#include "milter/callbacks.hpp"
+#include "milter/listener.hpp"
+#include "milter/privileges.hpp"
+#include "store/memory_store.hpp"
+#include "store/redis_store.hpp"
+#include "util/version.hpp"
+
+namespace mailwarden::milter {
+
+namespace {
+
+std::atomic<Daemon*> g_daemon{nullptr};
+
+constexpr auto kSignalPoll = std::chrono::milliseconds(500);
+constexpr auto kMilterThreadJoinBudget = std::chrono::seconds(5);
+
+sigset_t handled_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    return set;
+}
+
+store::RedisOptions redis_options(const config::Config& c) {
+    store::RedisOptions o;
+    o.host = c.store.redis.host;
+    o.port = c.store.redis.port;
+    o.unix_socket = c.store.redis.unix_socket;
+    o.password = c.store.redis.password;
+    o.db = c.store.redis.db;
+    o.prefix = c.store.redis.prefix;
+    o.connect_timeout = c.store.redis.connect_timeout;
+    o.command_timeout = c.store.redis.command_timeout;
+    o.pool_size = static_cast<std::size_t>(c.store.redis.pool_size);
+    o.stream_maxlen = c.events.stream_max_length;
+    o.sender_stream_maxlen = c.events.sender_stream_max_length;
+    o.counter_ttl = std::chrono::duration_cast<std::chrono::seconds>(c.events.counter_retention);
+    o.event_ttl = o.counter_ttl;
+    return o;
+}
+
+// Settings that only a restart changes; a reload that changes them says so.
+void warn_about_restart_only_changes(const config::Config& before, const config::Config& after) {
+    auto warn = [](std::string_view what) {
+        spdlog::warn("reload: a change of '{}' takes effect only after a restart", what);
+    };
+    if (before.listen != after.listen)
+        warn("listen");
+    if (before.user != after.user || before.group != after.group)
+        warn("user/group");
+    if (before.store.backend != after.store.backend ||
+        before.store.redis.host != after.store.redis.host ||
+        before.store.redis.port != after.store.redis.port ||
+        before.store.redis.unix_socket != after.store.redis.unix_socket ||
+        before.store.redis.prefix != after.store.redis.prefix) {
+        warn("store");
+    }
+    if (before.events.journal != after.events.journal)
+        warn("events.journal");
+}
+
+}  // namespace
+
+Daemon* current_daemon() noexcept {
+    return g_daemon.load();
+}
+
+Daemon::Daemon(DaemonOptions options, std::shared_ptr<const config::Config> config)
+    : options_(std::move(options)) {
+    listen_ = options_.listen_override.value_or(config->listen);
+    auto runtime = build_runtime(std::move(config));
+    // build_runtime fails only on check construction errors, which load-time validation
+    // already rules out; keep a usable daemon anyway.
+    runtime_.store(runtime ? *runtime : nullptr);
+    services_.runtime = [this] { return runtime_.load(); };
+    services_.record = [this](std::vector<store::Event> events) {
+        if (recorder_) {
+            for (auto& e : events) {
+                recorder_->record(std::move(e));
+            }
+        }
+    };
+    services_.clock = &clock_;
+    services_.messages_in_flight = &messages_in_flight_;
+}
+
+Daemon::~Daemon() {
+    g_daemon.store(nullptr);
+}
+
+util::Result<void> Daemon::open_listener() {
+    const auto& config = *runtime_.load()->config;
+    if (smfi_register(*filter_description()) != MI_SUCCESS) {
+        return util::fail(util::ErrorCode::Internal, "smfi_register failed");
+    }
+    if (smfi_setconn(const_cast<char*>(listen_.c_str())) != MI_SUCCESS) {
+        return util::fail(util::ErrorCode::Config, "smfi_setconn refused " + listen_);
+    }
+    const auto timeout_s = std::chrono::duration_cast<std::chrono::seconds>(config.milter_timeout);
+    smfi_settimeout(static_cast<int>(timeout_s.count()));
+    smfi_setbacklog(256);
+    if (smfi_opensocket(true) != MI_SUCCESS) {
+        return util::fail(
+            util::ErrorCode::Unavailable,
+            "cannot listen on " + listen_ + " (address in use, bad address, or no permission)");
+    }
+    if (!listen_.starts_with("unix:")) {
+        const int n = enable_nodelay_on_listeners();
+        spdlog::debug("TCP_NODELAY set on {} listening socket(s)", n);
+    }
+    return apply_socket_permissions(listen_, config.socket);
+}
+
+util::Result<void> Daemon::drop_privileges() {
+    const auto& config = *runtime_.load()->config;
+    // The journal's directory must stay writable after the switch.
+    const auto dir = config.events.journal.parent_path();
+    std::error_code ec;
+    if (!dir.empty()) {
+        std::filesystem::create_directories(dir, ec);
+        if (!config.user.empty() && geteuid() == 0) {
+            if (auto ids = lookup_user(config.user)) {
+                if (chown(dir.c_str(), ids->first, ids->second) != 0) {
+                    spdlog::warn("cannot chown {} to {}: {}", dir.string(), config.user,
+                                 std::strerror(errno));
+                }
+            }
+        }
+    }
+    return milter::drop_privileges(config.user, config.group);
+}
+
+util::Result<void> Daemon::start_store() {
+    const auto& config = *runtime_.load()->config;
+    if (config.store.backend == config::StoreBackend::Redis) {
+        store_ = std::make_shared<store::RedisStore>(redis_options(config));
+        if (auto ping = store_->ping(); !ping) {
+            spdlog::warn(
+                "redis at {}:{} does not answer yet ({}); events go to the journal "
+                "until it does",
+                config.store.redis.host, config.store.redis.port, ping.error().describe());
+        }
+    } else {
+        store::MemoryStoreOptions o;
+        o.event_capacity = config.store.memory_max_events;
+        store_ = std::make_shared<store::MemoryStore>(o);
+    }
+    store::RecorderOptions r;
+    r.queue_capacity = config.events.queue_capacity;
+    r.batch_size = config.events.batch_size;
+    r.flush_interval = config.events.flush_interval;
+    r.journal_path = config.events.journal;
+    r.journal_max_bytes = config.events.journal_max_size;
+    r.retry_interval = config.events.retry_interval;
+    recorder_ = std::make_unique<store::EventRecorder>(store_, r);
+    return {};
+}
+
+bool Daemon::reload() {
+    auto loaded = config::load_file(options_.config_path);
+    if (!loaded) {
+        spdlog::error("reload of {} failed; keeping the running configuration:\n{}",
+                      options_.config_path.string(), config::describe(loaded.error()));
+        return false;
+    }
+    auto fresh = std::make_shared<const config::Config>(std::move(*loaded));
+    auto runtime = build_runtime(fresh);
+    if (!runtime) {
+        spdlog::error("reload failed; keeping the running configuration: {}",
+                      runtime.error().describe());
+        return false;
+    }
+    const auto old = runtime_.load();
+    warn_about_restart_only_changes(*old->config, *fresh);
+    if (old->config->log.level != fresh->log.level) {
+        log::set_level(fresh->log.level);
+    }
+    runtime_.store(*runtime);
+    spdlog::info("configuration reloaded from {} ({} checks)", options_.config_path.string(),
+                 (*runtime)->pipeline->checks().size());
+    return true;
+}
+
+void Daemon::stop_gracefully() {
+    spdlog::info(
+        "stopping: no new connections; waiting up to {} ms for {} message(s) in "
+        "flight",
+        runtime_.load()->config->shutdown_timeout.count(), messages_in_flight_.load());
+    smfi_stop();
+    const auto deadline =
+        std::chrono::steady_clock::now() + runtime_.load()->config->shutdown_timeout;
+    while (messages_in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (messages_in_flight_.load() > 0) {
+        spdlog::warn(
+            "stopping with {} message(s) still in flight; the MTA applies its "
+            "milter_default_action to them",
+            messages_in_flight_.load());
+    }
+}
+
+int Daemon::run() {
+    // Signals are taken by this thread only: block them before any thread exists, so
+    // every thread (libmilter's included) inherits the block.
+    const sigset_t signals = handled_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (auto r = open_listener(); !r) {
+        spdlog::critical("{}", r.error().describe());
+        return 1;
+    }
+    if (auto r = drop_privileges(); !r) {
+        spdlog::critical("{}", r.error().describe());
+        return 1;
+    }
+    if (auto r = start_store(); !r) {
+        spdlog::critical("{}", r.error().describe());
+        return 1;
+    }
+    g_daemon.store(this);
+
+    std::atomic<bool> milter_done{false};
+    std::atomic<int> milter_status{MI_SUCCESS};
+    std::thread milter_thread([&] {
+        milter_status = smfi_main();
+        milter_done = true;
+    });
+    spdlog::info("mailwarden {} listening on {} (store: {}, {} checks)", kVersion, listen_,
+                 store_->kind(), runtime_.load()->pipeline->checks().size());
+
+    int exit_code = 0;
+    while (true) {
+        // XXX: libmilter's own signal thread also waits for SIGHUP/SIGTERM/SIGINT and treats
+        // SIGHUP as "stop". Linux hands a process-directed signal to the main thread first
+        // when that thread does not block it - as here, while it is in sigtimedwait - so
+        // this loop receives them; it returns to sigtimedwait at once after each signal.
+        timespec poll{0, std::chrono::duration_cast<std::chrono::nanoseconds>(kSignalPoll).count()};
+        const int sig = sigtimedwait(&signals, nullptr, &poll);
+        if (sig == SIGHUP) {
+            reload();
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+            stop_gracefully();
+            break;
+        }
+        if (milter_done.load()) {
+            spdlog::error("the milter listener stopped unexpectedly (status {})",
+                          milter_status.load());
+            exit_code = 1;
+            break;
+        }
+    }
+    const auto join_deadline = std::chrono::steady_clock::now() + kMilterThreadJoinBudget;
+    while (!milter_done.load() && std::chrono::steady_clock::now() < join_deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (milter_done.load()) {
+        milter_thread.join();
+    } else {
+        milter_thread.detach();
+    }
+    if (recorder_ && !recorder_->flush(std::chrono::seconds(5))) {
+        spdlog::warn("events not yet written at exit stay in the journal for the next start");
+    }
+    g_daemon.store(nullptr);
+    recorder_.reset();  // drains to the store or the journal
+    spdlog::info("stopped");
+    spdlog::shutdown();
+    // Connection threads of libmilter may still sit in idle sessions; leave without
+    // running static destructors under them.
+    std::fflush(nullptr);
+    _exit(exit_code);
+}
+
+}  // namespace mailwarden::milter
