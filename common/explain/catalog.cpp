@@ -192,6 +192,13 @@ util::Result<Catalog> Catalog::build(std::vector<Entry> entries,
     catalog.patterns_ = std::move(*set);
     catalog.entries_ = std::move(entries);
     catalog.category_texts_ = std::move(category_texts);
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        Entry entry;
+        entry.id = fmt::format("category-{}", to_string(all[i]));
+        entry.category = all[i];
+        entry.texts = catalog.category_texts_[i];
+        catalog.category_entries_.push_back(std::move(entry));
+    }
 
     // Each example must match one of its own entry's patterns (matching the *winning*
     // entry is a property of the whole catalog, checked by the tests).
@@ -239,6 +246,19 @@ const Entry* Catalog::find_reply(int reply_code) const {
 const Entry* Catalog::find_id(std::string_view id) const {
     const auto found = by_id_.find(std::string(id));
     return found == by_id_.end() ? nullptr : &entries_[found->second];
+}
+
+Match Catalog::describe(Category category, const smtp::Diagnostic& diagnostic,
+                        const Context& context) const {
+    if (category_entries_.empty()) {
+        Entry entry;
+        entry.category = category;
+        Match match = make_match(entry, MatchSource::Fallback, diagnostic, context, {});
+        match.entry = nullptr;
+        return match;
+    }
+    return make_match(category_entries_[category_index(category)], MatchSource::Fallback,
+                      diagnostic, context, {});
 }
 
 Match Catalog::classify(std::string_view diagnostic, const Context& context) const {
@@ -294,11 +314,9 @@ Match Catalog::classify(const smtp::Diagnostic& diagnostic, const Context& conte
             return make_match(*entry, MatchSource::ReplyCode, diagnostic, context, {});
         }
     }
-    if (const Entry* entry = find_id("undefined")) {
-        return make_match(*entry, MatchSource::Fallback, diagnostic, context, {});
-    }
-    static const Entry kUndefined{.id = "undefined"};
-    return make_match(kUndefined, MatchSource::Fallback, diagnostic, context, {});
+    Match match = describe(Category::Undefined, diagnostic, context);
+    match.entry_id = "undefined";
+    return match;
 }
 
 Match Catalog::make_match(const Entry& entry, MatchSource source,

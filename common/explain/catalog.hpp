@@ -86,6 +86,11 @@ class Catalog {
     /// parse_diagnostic, then classify.
     Match classify(std::string_view diagnostic, const Context& context = {}) const;
 
+    /// A match for `category` itself, with the category's texts: for callers that know the
+    /// reason from elsewhere (an ARF report, an auto-reply, a rule on the report's context).
+    Match describe(Category category, const smtp::Diagnostic& diagnostic,
+                   const Context& context = {}) const;
+
     /// The entry for exactly this code ("5.1.1" or "x.1.1"); nullptr when none.
     const Entry* find_status(const smtp::EnhancedStatus& status) const;
     /// The entry for this basic reply code; nullptr when none.
@@ -104,6 +109,7 @@ class Catalog {
 
     std::vector<Entry> entries_;
     std::vector<Texts> category_texts_;
+    std::vector<Entry> category_entries_;  // one synthetic entry per category, for describe()
     PatternSet patterns_;
     std::vector<std::size_t> pattern_owner_;                  // pattern index -> entry index
     std::unordered_map<std::string, std::size_t> by_status_;  // "x.1.1"/"5.1.1" -> entry

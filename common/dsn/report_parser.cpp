@@ -1,0 +1,423 @@
+// report_parser.cpp - parse_dsn(): GMime 3 walks the MIME tree of a bounce.
+//
+// Finds the message/delivery-status (RFC 3464 §2) or message/feedback-report (RFC 5965 §3)
+// part, the human-readable text, and the returned original (message/rfc822 or
+// text/rfc822-headers, RFC 6522 §3); then falls back to the text for non-standard bounces.
+// GMime objects are owned by UniqueHandle (g_object_unref); recursion depth is bounded.
+#include <gmime/gmime.h>
+
+#include <fmt/format.h>
+
+#include <mutex>
+
+#include "dsn/bounce_heuristics.hpp"
+#include "dsn/delivery_status.hpp"
+#include "dsn/report.hpp"
+#include "util/ascii.hpp"
+#include "util/unique_handle.hpp"
+
+namespace mailwarden::dsn {
+
+namespace {
+
+constexpr int kMaxMimeDepth = 16;
+constexpr std::size_t kMaxAutoReplyTextBytes = 512;
+
+void unref(gpointer object) {
+    g_object_unref(object);
+}
+
+template <class T>
+using GObjectHandle = util::UniqueHandle<T, unref>;
+
+void ensure_gmime() {
+    static std::once_flag once;
+    std::call_once(once, [] { g_mime_init(); });
+}
+
+std::string header(GMimeObject* object, const char* name) {
+    const char* value = g_mime_object_get_header(object, name);
+    return value != nullptr ? std::string(util::trim(value)) : std::string();
+}
+
+// Decoded content of a leaf part (transfer encoding removed, charset untouched).
+std::string part_bytes(GMimePart* part, std::size_t max_bytes) {
+    GMimeDataWrapper* content = g_mime_part_get_content(part);
+    if (content == nullptr) {
+        return "";
+    }
+    GObjectHandle<GMimeStream> stream(g_mime_stream_mem_new());
+    if (g_mime_data_wrapper_write_to_stream(content, stream.get()) < 0) {
+        return "";
+    }
+    GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream.get()));
+    const std::size_t size = std::min<std::size_t>(bytes->len, max_bytes);
+    return std::string(reinterpret_cast<const char*>(bytes->data), size);
+}
+
+// A text part as UTF-8 (GMime converts from the declared charset, guessing when wrong).
+std::string part_text(GMimeObject* object, std::size_t max_bytes) {
+    if (GMIME_IS_TEXT_PART(object)) {
+        char* text = g_mime_text_part_get_text(GMIME_TEXT_PART(object));
+        if (text != nullptr) {
+            std::string out(text, std::min<std::size_t>(std::strlen(text), max_bytes));
+            g_free(text);
+            return out;
+        }
+    }
+    return GMIME_IS_PART(object) ? part_bytes(GMIME_PART(object), max_bytes) : std::string();
+}
+
+// Visible text of HTML: tags dropped, line breaks kept at block ends.
+std::string strip_html(std::string_view html) {
+    std::string out;
+    bool in_tag = false;
+    for (std::size_t i = 0; i < html.size(); ++i) {
+        const char c = html[i];
+        if (c == '<') {
+            in_tag = true;
+            const std::string_view rest = html.substr(i + 1, 4);
+            if (util::istarts_with(rest, "br") || util::istarts_with(rest, "p") ||
+                util::istarts_with(rest, "/p") || util::istarts_with(rest, "div") ||
+                util::istarts_with(rest, "/div") || util::istarts_with(rest, "tr") ||
+                util::istarts_with(rest, "li")) {
+                out.push_back('\n');
+            }
+            continue;
+        }
+        if (c == '>') {
+            in_tag = false;
+            continue;
+        }
+        if (!in_tag) {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+// What the walk collects.
+struct Parts {
+    std::string delivery_status;
+    bool has_delivery_status = false;
+    std::string feedback_report;
+    bool has_feedback_report = false;
+    std::string text;
+    std::string html;
+    OriginalMessage original;
+    bool has_original = false;
+};
+
+OriginalMessage original_from_message(GMimeMessage* message) {
+    OriginalMessage original;
+    GMimeObject* object = GMIME_OBJECT(message);
+    const char* id = g_mime_message_get_message_id(message);
+    original.message_id = id != nullptr ? fmt::format("<{}>", id) : "";
+    const char* subject = g_mime_message_get_subject(message);
+    original.subject = subject != nullptr ? subject : "";
+    original.from = header(object, "From");
+    original.to = header(object, "To");
+    return original;
+}
+
+OriginalMessage original_from_headers(std::string_view text) {
+    OriginalMessage original;
+    for (const auto& [name, value] : parse_fields(text, true)) {
+        if (name == "message-id" && original.message_id.empty()) {
+            original.message_id = value;
+        } else if (name == "subject" && original.subject.empty()) {
+            original.subject = value;
+        } else if (name == "from" && original.from.empty()) {
+            original.from = value;
+        } else if (name == "to" && original.to.empty()) {
+            original.to = value;
+        }
+    }
+    return original;
+}
+
+void walk(GMimeObject* object, int depth, const ParseLimits& limits, Parts& parts) {
+    if (object == nullptr || depth > kMaxMimeDepth) {
+        return;
+    }
+    GMimeContentType* type = g_mime_object_get_content_type(object);
+    const auto is = [type](const char* major, const char* minor) {
+        return type != nullptr && g_mime_content_type_is_type(type, major, minor);
+    };
+    if (GMIME_IS_MULTIPART(object)) {
+        GMimeMultipart* multipart = GMIME_MULTIPART(object);
+        const int count = g_mime_multipart_get_count(multipart);
+        for (int i = 0; i < count; ++i) {
+            walk(g_mime_multipart_get_part(multipart, i), depth + 1, limits, parts);
+        }
+        return;
+    }
+    if (GMIME_IS_MESSAGE_PART(object)) {
+        GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
+        if (inner == nullptr) {
+            return;
+        }
+        if (is("message", "delivery-status") || is("message", "feedback-report")) {
+            char* text = g_mime_object_to_string(GMIME_OBJECT(inner), nullptr);
+            std::string body = text != nullptr ? text : "";
+            g_free(text);
+            (is("message", "delivery-status") ? parts.delivery_status : parts.feedback_report) =
+                body;
+            (is("message", "delivery-status") ? parts.has_delivery_status
+                                              : parts.has_feedback_report) = true;
+            return;
+        }
+        if (!parts.has_original) {
+            parts.original = original_from_message(inner);
+            parts.has_original = true;
+        }
+        return;  // the returned original's own parts are not the bounce's text
+    }
+    if (is("message", "delivery-status") || is("message", "global-delivery-status")) {
+        if (!parts.has_delivery_status) {
+            parts.delivery_status = part_text(object, limits.max_text_bytes);
+            parts.has_delivery_status = true;
+        }
+        return;
+    }
+    if (is("message", "feedback-report")) {
+        parts.feedback_report = part_text(object, limits.max_text_bytes);
+        parts.has_feedback_report = true;
+        return;
+    }
+    if (is("text", "rfc822-headers") || is("message", "global-headers")) {
+        if (!parts.has_original) {
+            parts.original = original_from_headers(part_text(object, limits.max_text_bytes));
+            parts.has_original = true;
+        }
+        return;
+    }
+    if (is("text", "plain") || type == nullptr) {
+        if (parts.text.size() < limits.max_text_bytes) {
+            if (!parts.text.empty()) {
+                parts.text += '\n';
+            }
+            parts.text += part_text(object, limits.max_text_bytes - parts.text.size());
+        }
+        return;
+    }
+    if (is("text", "html") && parts.html.empty()) {
+        parts.html = strip_html(part_text(object, limits.max_text_bytes));
+    }
+}
+
+// "Name <a@b>" or "a@b" -> "a@b".
+std::string bare_address(std::string_view value) {
+    const std::size_t open = value.find('<');
+    const std::size_t close = value.find('>', open == std::string_view::npos ? 0 : open);
+    if (open != std::string_view::npos && close != std::string_view::npos) {
+        return std::string(util::trim(value.substr(open + 1, close - open - 1)));
+    }
+    const std::size_t comma = value.find(',');
+    return std::string(util::trim(value.substr(0, comma)));
+}
+
+bool is_system_address(std::string_view address) {
+    const std::string lower = util::to_lower(address);
+    return lower.starts_with("mailer-daemon@") || lower.starts_with("postmaster@") ||
+           lower.starts_with("mailer_daemon@") || lower.starts_with("mail-daemon@");
+}
+
+bool says_delayed(std::string_view text) {
+    const std::string lower = util::to_lower(text.substr(0, 4096));
+    for (const char* phrase :
+         {"delivery has been delayed", "has been delayed", "will be retried", "still trying",
+          "warning: could not send", "delayed mail", "will continue trying", "delivery delayed",
+          "not yet been delivered", "has not yet been delivered"}) {
+        if (lower.find(phrase) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool is_auto_reply(GMimeObject* top, std::string_view subject) {
+    const std::string submitted = util::to_lower(header(top, "Auto-Submitted"));
+    if (submitted.starts_with("auto-replied")) {
+        return true;
+    }
+    if (!header(top, "X-Autoreply").empty() || !header(top, "X-Autorespond").empty()) {
+        return true;
+    }
+    if (util::iequals(header(top, "Precedence"), "auto_reply")) {
+        return true;
+    }
+    const std::string lower = util::to_lower(subject);
+    for (const char* prefix :
+         {"auto:", "automatic reply", "autoreply", "auto-reply", "out of office",
+          "out of the office", "abwesenheit", "vacation", "away from"}) {
+        if (lower.starts_with(prefix)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Recipients of a bounce that has no usable delivery-status part.
+void recipients_from_text(std::string_view text, const std::string& failed_header,
+                          const Parts& parts, const ParseLimits& limits, Report& report) {
+    const std::string_view section = error_section(text);
+    std::vector<TextFinding> findings = find_failed_recipients(section, limits.max_recipients);
+    std::erase_if(findings, [&](const TextFinding& f) {
+        return is_system_address(f.recipient) ||
+               util::iequals(f.recipient, bare_address(report.from));
+    });
+    const std::string action = says_delayed(section) ? "delayed" : "failed";
+    std::vector<std::string> listed;
+    for (const std::string_view item : util::split(failed_header, ',')) {
+        if (const std::string address = bare_address(item); !address.empty()) {
+            listed.push_back(address);
+        }
+    }
+    const auto add = [&](std::string recipient, std::string diagnostic) {
+        if (report.recipients.size() >= limits.max_recipients) {
+            return;
+        }
+        RecipientStatus r;
+        r.final_recipient = std::move(recipient);
+        r.action = action;
+        r.diagnostic_code = std::move(diagnostic);
+        report.recipients.push_back(std::move(r));
+    };
+    if (!listed.empty()) {
+        // Exim's X-Failed-Recipients names exactly who failed.
+        for (const std::string& address : listed) {
+            std::string diagnostic;
+            for (const TextFinding& f : findings) {
+                if (util::iequals(f.recipient, address)) {
+                    diagnostic = f.diagnostic;
+                }
+            }
+            if (diagnostic.empty()) {
+                diagnostic = diagnostic_near(section, address);
+            }
+            add(address, diagnostic.empty() ? squeeze(section, 2048) : diagnostic);
+        }
+        return;
+    }
+    for (TextFinding& f : findings) {
+        add(std::move(f.recipient),
+            f.diagnostic.empty() ? squeeze(section, 2048) : std::move(f.diagnostic));
+    }
+    if (report.recipients.empty()) {
+        add(bare_address(parts.original.to), squeeze(section, 2048));
+    }
+}
+
+}  // namespace
+
+std::string_view to_string(ReportFormat format) noexcept {
+    switch (format) {
+        case ReportFormat::DeliveryStatus:
+            return "delivery-status";
+        case ReportFormat::Heuristic:
+            return "heuristic";
+        case ReportFormat::Feedback:
+            return "feedback";
+        case ReportFormat::AutoReply:
+            return "auto-reply";
+    }
+    return "heuristic";
+}
+
+util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limits) {
+    if (message.empty()) {
+        return util::fail(util::ErrorCode::InvalidInput, "empty message");
+    }
+    if (message.size() > limits.max_message_bytes) {
+        return util::fail(util::ErrorCode::InvalidInput,
+                          fmt::format("message of {} bytes exceeds the {} byte limit",
+                                      message.size(), limits.max_message_bytes));
+    }
+    ensure_gmime();
+    GObjectHandle<GMimeStream> stream(
+        g_mime_stream_mem_new_with_buffer(message.data(), message.size()));
+    GObjectHandle<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+    GObjectHandle<GMimeMessage> parsed(g_mime_parser_construct_message(parser.get(), nullptr));
+    if (!parsed) {
+        return util::fail(util::ErrorCode::InvalidInput, "not a MIME message");
+    }
+    GMimeObject* top = GMIME_OBJECT(parsed.get());
+
+    Report report;
+    const char* subject = g_mime_message_get_subject(parsed.get());
+    report.subject = subject != nullptr ? subject : "";
+    report.from = header(top, "From");
+
+    Parts parts;
+    walk(g_mime_message_get_mime_part(parsed.get()), 0, limits, parts);
+    report.original = parts.original;
+    std::string text = !parts.text.empty() ? parts.text : parts.html;
+    const std::string failed_header = header(top, "X-Failed-Recipients");
+
+    if (parts.has_delivery_status) {
+        DeliveryStatusFields fields =
+            parse_delivery_status(parts.delivery_status, limits.max_recipients);
+        report.reporting_mta = std::move(fields.reporting_mta);
+        report.arrival_date = std::move(fields.arrival_date);
+        report.recipients = std::move(fields.recipients);
+        std::erase_if(report.recipients, [](const RecipientStatus& r) {
+            return r.final_recipient.empty() && r.original_recipient.empty() &&
+                   r.diagnostic_code.empty() && r.status.empty();
+        });
+        const std::string_view section = error_section(text);
+        for (RecipientStatus& r : report.recipients) {
+            if (r.final_recipient.empty()) {
+                r.final_recipient = r.original_recipient;
+            }
+            if (r.diagnostic_code.empty()) {
+                r.diagnostic_code = diagnostic_near(section, r.final_recipient);
+            }
+        }
+        if (!report.recipients.empty()) {
+            report.format = ReportFormat::DeliveryStatus;
+            return report;
+        }
+    }
+    if (parts.has_feedback_report) {
+        report.format = ReportFormat::Feedback;
+        RecipientStatus r;
+        for (const auto& [name, value] : parse_fields(parts.feedback_report, false)) {
+            if (name == "feedback-type" && r.feedback_type.empty()) {
+                r.feedback_type = util::to_lower(value);
+            } else if ((name == "original-rcpt-to" || name == "removal-recipient") &&
+                       r.final_recipient.empty()) {
+                r.final_recipient = strip_address_type(value);
+            }
+        }
+        if (r.final_recipient.empty()) {
+            r.final_recipient = bare_address(parts.original.to);
+        }
+        r.diagnostic_code = squeeze(text, 1024);
+        report.recipients.push_back(std::move(r));
+        return report;
+    }
+    const std::string report_type = [&] {
+        GMimeContentType* type = g_mime_object_get_content_type(top);
+        const char* value =
+            type != nullptr ? g_mime_content_type_get_parameter(type, "report-type") : nullptr;
+        return value != nullptr ? util::to_lower(value) : std::string();
+    }();
+    if (!failed_header.empty() || report_type == "delivery-status" ||
+        looks_like_bounce(report.from, report.subject)) {
+        report.format = ReportFormat::Heuristic;
+        recipients_from_text(text, failed_header, parts, limits, report);
+        return report;
+    }
+    if (is_auto_reply(top, report.subject)) {
+        report.format = ReportFormat::AutoReply;
+        RecipientStatus r;
+        r.final_recipient = bare_address(report.from);
+        r.diagnostic_code = squeeze(text, kMaxAutoReplyTextBytes);
+        report.recipients.push_back(std::move(r));
+        return report;
+    }
+    return util::fail(util::ErrorCode::NotFound, "not a bounce, delivery report or auto-reply");
+}
+
+}  // namespace mailwarden::dsn
