@@ -36,9 +36,9 @@ constexpr std::array<std::string_view, 16> kOriginalMarkers{
     "the message you sent follows",
 };
 
-constexpr std::array<std::string_view, 8> kBounceSenders{
-    "mailer-daemon", "mailer_daemon", "postmaster",   "mail delivery",
-    "mail-daemon",   "maildaemon",    "mailerdaemon", "mail administrator",
+constexpr std::array<std::string_view, 9> kBounceSenders{
+    "mailer-daemon", "mailer_daemon", "postmaster",         "mail delivery", "mail-daemon",
+    "maildaemon",    "mailerdaemon",  "mail administrator", "post_master",
 };
 
 constexpr std::array<std::string_view, 27> kBounceSubjects{

@@ -96,7 +96,7 @@ DeliveryStatusFields parse_delivery_status(std::string_view body, std::size_t ma
             }
             current.final_recipient = strip_address_type(value);
         } else if (name == "original-recipient") {
-            if (!current.final_recipient.empty() || !current.original_recipient.empty()) {
+            if (!current.original_recipient.empty()) {
                 flush();
             }
             current.original_recipient = strip_address_type(value);

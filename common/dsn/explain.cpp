@@ -46,8 +46,18 @@ std::vector<RecipientExplanation> explain(const Report& report, const explain::C
         e.feedback_type = r.feedback_type;
 
         smtp::Diagnostic diagnostic = smtp::parse_diagnostic(r.diagnostic_code);
-        const auto field_status = smtp::parse_enhanced_status(r.status);
-        if (!diagnostic.status && field_status) {
+        // XXX: parse_enhanced_status("") is not nullopt in smtp/, so guard the empty field.
+        auto field_status = r.status.empty() ? std::nullopt : smtp::parse_enhanced_status(r.status);
+        // A generic Status field ("5.0.0", as Postfix writes for unknown codes) says less
+        // than the code in the remote reply itself.
+        if (field_status && field_status->subject == 0 && field_status->detail == 0 &&
+            diagnostic.status && diagnostic.status->klass == field_status->klass) {
+            field_status = diagnostic.status;
+        }
+        // Classification follows the report's Status (RFC 3464 §2.3.4) when the text has
+        // no code of the same class (a transcript may quote "250 2.0.0" lines).
+        if (field_status &&
+            (!diagnostic.status || diagnostic.status->klass != field_status->klass)) {
             diagnostic.status = field_status;
         }
         explain::Context context;
@@ -76,6 +86,23 @@ std::vector<RecipientExplanation> explain(const Report& report, const explain::C
                 (refined == Category::Undefined || refined == Category::OnHold)) {
                 refined = Category::Expired;
             }
+            // Without a telling text, the SMTP stage names the culprit: a refusal at
+            // MAIL FROM concerns the sender, one at connection or EHLO the sending host;
+            // a failing local delivery program (Diagnostic-Code type X-Unix) is a mailer
+            // error.
+            const bool vague =
+                match.source != explain::MatchSource::Pattern &&
+                (refined == Category::Undefined || refined == Category::OnHold ||
+                 refined == Category::SecurityError || refined == Category::SyntaxError ||
+                 refined == Category::SystemError);
+            if (vague && diagnostic.command == "MAIL") {
+                refined = Category::Rejected;
+            } else if (vague && (diagnostic.command == "CONNECT" || diagnostic.command == "EHLO" ||
+                                 diagnostic.command == "HELO")) {
+                refined = Category::Blocked;
+            } else if (vague && diagnostic.type.starts_with("x-unix")) {
+                refined = Category::MailerError;
+            }
             if (refined != match.category) {
                 match = catalog.describe(refined, diagnostic, context);
             }
@@ -83,7 +110,15 @@ std::vector<RecipientExplanation> explain(const Report& report, const explain::C
         e.reason = match.category;
         // The DSN's own Status field is authoritative for the code it reports (RFC 3464
         // §2.3.4); the diagnostic's code, else the derived code, otherwise.
-        e.status = field_status ? field_status->to_string() : match.status;
+        if (field_status) {
+            e.status = field_status->to_string();
+        } else if (match.status_from_diagnostic || match.status.empty()) {
+            e.status = match.status;
+        } else {
+            const bool transient = r.action == "delayed";
+            e.status = std::string(
+                explain::derived_status(match.category, transient ? false : match.permanent));
+        }
         e.reply_code = match.reply_code;
         e.remote_host = !match.remote_host.empty() ? match.remote_host : r.remote_mta;
         if (r.action == "failed") {

@@ -366,9 +366,27 @@ util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limi
                    r.diagnostic_code.empty() && r.status.empty();
         });
         const std::string_view section = error_section(text);
+        std::vector<TextFinding> findings;
+        bool searched = false;
         for (RecipientStatus& r : report.recipients) {
             if (r.final_recipient.empty()) {
                 r.final_recipient = r.original_recipient;
+            }
+            if (!r.diagnostic_code.empty()) {
+                continue;
+            }
+            // No Diagnostic-Code: the human-readable part usually says it, next to the
+            // address ("<bob@example.org>: host mx[192.0.2.1] said: 550 ...").
+            if (!searched) {
+                findings = find_failed_recipients(section, limits.max_recipients);
+                searched = true;
+            }
+            for (const TextFinding& f : findings) {
+                if (util::iequals(f.recipient, r.final_recipient) ||
+                    util::iequals(f.recipient, r.original_recipient)) {
+                    r.diagnostic_code = f.diagnostic;
+                    break;
+                }
             }
             if (r.diagnostic_code.empty()) {
                 r.diagnostic_code = diagnostic_near(section, r.final_recipient);

@@ -214,9 +214,14 @@ std::optional<int> parse_reply_code(std::string_view text) noexcept {
     if (text[0] < '2' || text[0] > '5' || text[1] > '5') {
         return std::nullopt;
     }
-    if (text.size() > 3 && text[3] != ' ' && text[3] != '-' && text[3] != '\t' && text[3] != '\r' &&
-        text[3] != '\n') {
-        return std::nullopt;
+    // Followed by a separator; ',' ';' ':' ')' ']' also end it in the wild
+    // ("ERROR_CODE :421,", "550: 5.1.1", "[550 5.1.1 User unknown]").
+    if (text.size() > 3) {
+        const char next = text[3];
+        if (next != ' ' && next != '-' && next != '\t' && next != '\r' && next != '\n' &&
+            next != ',' && next != ';' && next != ':' && next != ')' && next != ']') {
+            return std::nullopt;
+        }
     }
     return (text[0] - '0') * 100 + (text[1] - '0') * 10 + (text[2] - '0');
 }
@@ -290,6 +295,21 @@ Diagnostic parse_diagnostic(std::string_view input) {
         }
     }
 
+    // Bounce prose that introduces the remote reply ("The error that the other server
+    // returned was: 550 ..."): the reply is what follows.
+    static constexpr std::array<std::string_view, 5> kIntroductions{
+        "the error that the other server returned was:", "the response from the remote server was:",
+        "the response was:", "remote server returned '", "remote server replied:"};
+    {
+        const std::string lower = util::to_lower(rest.substr(0, 4096));
+        for (const std::string_view intro : kIntroductions) {
+            if (const std::size_t at = lower.find(intro); at != std::string::npos) {
+                rest = util::trim(rest.substr(at + intro.size()));
+                break;
+            }
+        }
+    }
+
     std::size_t text_from = 0;
     const std::size_t code_at = find_reply_code(rest);
     std::string code_string;
@@ -327,12 +347,19 @@ Diagnostic parse_diagnostic(std::string_view input) {
     std::string_view body = rest;
     std::string prefix_text;
     if (text_from > 0) {
-        const std::string_view before = util::trim(rest.substr(0, text_from));
+        std::string_view before = util::trim(rest.substr(0, text_from));
+        // "Remote host said:" and similar only announce the reply: drop them, keep what
+        // precedes ("Connected to 192.0.2.1 but sender was rejected.").
+        for (const std::string_view noise : {"remote host said:", "said:", "said"}) {
+            if (before.size() >= noise.size() &&
+                util::iequals(before.substr(before.size() - noise.size()), noise)) {
+                before = util::trim(before.substr(0, before.size() - noise.size()));
+                break;
+            }
+        }
         const std::string lower = util::to_lower(before);
-        const bool noise = lower.empty() || lower.ends_with("said:") || lower.ends_with("said") ||
-                           lower == "remote host said:" ||
-                           (lower.ends_with(":") && lower.find(' ') == std::string::npos) ||
-                           lower.starts_with(">>>");
+        const bool noise = lower.empty() || lower.starts_with(">>>") ||
+                           (lower.ends_with(":") && lower.find(' ') == std::string::npos);
         if (!noise) {
             prefix_text = std::string(before);
         }
