@@ -258,6 +258,52 @@ bool is_auto_reply(GMimeObject* top, std::string_view subject) {
     return false;
 }
 
+// The body of a raw message (after the first empty line), at most `max_bytes`.
+std::string raw_body(std::string_view message, std::size_t max_bytes) {
+    std::size_t at = message.find("\n\n");
+    std::size_t skip = 2;
+    if (const std::size_t crlf = message.find("\r\n\r\n");
+        crlf != std::string_view::npos && (at == std::string_view::npos || crlf < at)) {
+        at = crlf;
+        skip = 4;
+    }
+    if (at == std::string_view::npos) {
+        return "";
+    }
+    return std::string(message.substr(at + skip, max_bytes));
+}
+
+// Where delivery-status fields start in prose (a line beginning "Reporting-MTA:" or
+// "Final-Recipient:"), npos when there are none.
+std::size_t embedded_report(std::string_view text) {
+    std::size_t best = std::string_view::npos;
+    for (const std::string_view field :
+         {"reporting-mta:", "final-recipient:", "original-recipient:"}) {
+        std::size_t pos = 0;
+        while (pos < text.size()) {
+            const std::size_t end = text.find('\n', pos);
+            const std::string_view line = util::trim(text.substr(
+                pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
+            if (util::istarts_with(line, field)) {
+                const std::size_t at = static_cast<std::size_t>(line.data() - text.data());
+                best = std::min(best, at);
+                break;
+            }
+            if (end == std::string_view::npos) {
+                break;
+            }
+            pos = end + 1;
+        }
+    }
+    // Only a report when a recipient field is there too.
+    if (best != std::string_view::npos &&
+        util::to_lower(text.substr(best)).find("final-recipient:") == std::string::npos &&
+        util::to_lower(text.substr(best)).find("original-recipient:") == std::string::npos) {
+        return std::string_view::npos;
+    }
+    return best;
+}
+
 // Recipients of a bounce that has no usable delivery-status part.
 void recipients_from_text(std::string_view text, const std::string& failed_header,
                           const Parts& parts, const ParseLimits& limits, Report& report) {
@@ -354,6 +400,19 @@ util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limi
     report.original = parts.original;
     std::string text = !parts.text.empty() ? parts.text : parts.html;
     const std::string failed_header = header(top, "X-Failed-Recipients");
+    if (text.empty() && !parts.has_delivery_status) {
+        // Broken MIME (a boundary that never occurs): GMime finds no parts; read the raw
+        // body as text.
+        text = raw_body(message, limits.max_text_bytes);
+    }
+    if (!parts.has_delivery_status) {
+        // A delivery report pasted as text (forwarded bounces, broken MIME, "Technical
+        // report:" sections): its fields are still there.
+        if (const std::size_t at = embedded_report(text); at != std::string::npos) {
+            parts.delivery_status = text.substr(at);
+            parts.has_delivery_status = true;
+        }
+    }
 
     if (parts.has_delivery_status) {
         DeliveryStatusFields fields =

@@ -112,15 +112,22 @@ bool reply_code_at(std::string_view text, std::size_t pos) {
            word == "reply" || word == "response" || word == "returned" || word == "was";
 }
 
-// Finds the first plausible reply code in `text`; npos when none.
+// Finds the first plausible failure reply code (4xx, 5xx) in `text`, else the first
+// success code (a transcript quotes "220"/"250" lines before the failure); npos when none.
 std::size_t find_reply_code(std::string_view text) {
+    std::size_t success = std::string_view::npos;
     for (std::size_t pos = 0; pos + 3 <= text.size(); ++pos) {
         const char c = text[pos];
         if ((c == '2' || c == '4' || c == '5') && reply_code_at(text, pos)) {
-            return pos;
+            if (c != '2') {
+                return pos;
+            }
+            if (success == std::string_view::npos) {
+                success = pos;
+            }
         }
     }
-    return std::string_view::npos;
+    return success;
 }
 
 // Finds the first enhanced status code in `text` that stands as a word ("#5.1.1" and
@@ -330,7 +337,8 @@ Diagnostic parse_diagnostic(std::string_view input) {
         // is noise; "Recipient address rejected: 550" is not).
         text_from = code_at;
     }
-    if (!result.status) {
+    if (!result.status ||
+        (result.status->klass == 2 && result.reply_code && *result.reply_code >= 400)) {
         const auto [pos, length] = find_enhanced_status(rest);
         if (pos != std::string_view::npos) {
             result.status = parse_enhanced_status(rest.substr(pos, length));
