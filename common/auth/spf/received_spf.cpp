@@ -7,17 +7,17 @@ namespace mailwarden::auth::spf {
 
 namespace {
 
-// RFC 5322 §3.2.3 atext, plus '.', '@', ':' which a dot-atom-like value may carry here.
+// RFC 5322 §3.2.3 atext, plus '.' between atoms: what a dot-atom value may hold.
 bool is_token_char(char c) {
     const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) {
-        return false;
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9')) {
+        return true;
     }
-    return std::string_view("()<>,;\\\"[]").find(c) == std::string_view::npos;
+    return std::string_view("!#$%&'*+-/=?^_`{|}~.").find(c) != std::string_view::npos;
 }
 
-// A key=value value: as is when it is a token, else a quoted-string with only printable
-// ASCII (RFC 5322 §3.2.4); anything else is replaced by '?'.
+// RFC 7208 §9.1 key=value value: as is when it is a dot-atom, else a quoted-string with only
+// printable ASCII (RFC 5322 §3.2.4); anything else is replaced by '?'.
 std::string value_of(std::string_view text) {
     bool token = !text.empty();
     for (const char c : text) {
