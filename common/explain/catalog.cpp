@@ -1,7 +1,6 @@
 #include "explain/catalog.hpp"
 
 #include <fmt/format.h>
-#include <re2/re2.h>
 
 #include <algorithm>
 #include <utility>
@@ -69,16 +68,41 @@ std::string match_text(const smtp::Diagnostic& diagnostic) {
 }
 
 // The first IPv4 address in `text` other than `except` (the remote server's own): in a
-// refusal it is almost always our listed sending IP.
+// refusal it is almost always our listed sending IP. A plain scan, no regex.
 std::string first_other_ipv4(std::string_view text, std::string_view except) {
-    static const RE2 kIpv4(R"((?:^|[^0-9.])((?:\d{1,3}\.){3}\d{1,3})(?:[^0-9.]|$))");
-    re2::StringPiece input(text.data(), text.size());
-    re2::StringPiece found;
-    while (RE2::FindAndConsume(&input, kIpv4, &found)) {
-        const std::string_view ip(found.data(), found.size());
-        if (ip != except) {
-            return std::string(ip);
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        if (!digit(text[pos]) || (pos > 0 && (digit(text[pos - 1]) || text[pos - 1] == '.'))) {
+            ++pos;
+            continue;
         }
+        std::size_t end = pos;
+        int dots = 0;
+        int run = 0;
+        bool valid = true;
+        while (end < text.size() && (digit(text[end]) || text[end] == '.')) {
+            if (text[end] == '.') {
+                valid = valid && run > 0;
+                ++dots;
+                run = 0;
+            } else {
+                valid = valid && ++run <= 3;
+            }
+            ++end;
+        }
+        if (end > pos && text[end - 1] == '.') {
+            --end;  // sentence full stop after the address
+            --dots;
+            run = 1;
+        }
+        if (valid && dots == 3 && run > 0) {
+            const std::string_view ip = text.substr(pos, end - pos);
+            if (ip != except) {
+                return std::string(ip);
+            }
+        }
+        pos = end + 1;
     }
     return "";
 }

@@ -67,9 +67,10 @@ std::vector<int> PatternSet::match(std::string_view text) const {
         return found;
     }
     const re2::StringPiece piece(text.data(), text.size());
-    if (!set_->Match(piece, &found)) {
-        // XXX: Match() is also false when the DFA ran out of memory; fall back to the
-        // individual patterns then, still linear per pattern.
+    RE2::Set::ErrorInfo error{};
+    if (!set_->Match(piece, &found, &error) && error.kind != RE2::Set::kNoError) {
+        // XXX: the DFA ran out of memory (or similar); fall back to the individual
+        // patterns, still linear per pattern.
         found.clear();
         for (std::size_t i = 0; i < each_.size(); ++i) {
             if (RE2::PartialMatch(piece, *each_[i])) {

@@ -265,16 +265,21 @@ Diagnostic parse_diagnostic(std::string_view input) {
     }
 
     const Wrappers& re = wrappers();
+    // Regexes run only when their literal is present (cheap substring tests first).
+    const std::string lower = util::to_lower(rest);
+    const auto has = [&lower](std::string_view word) {
+        return lower.find(word) != std::string::npos;
+    };
     re2::StringPiece host, ip, said;
-    if (RE2::PartialMatch(rest, re.host_said, &host, &ip, &said) ||
-        RE2::PartialMatch(rest, re.connect_to, &host, &ip)) {
+    if ((has("host") && RE2::PartialMatch(rest, re.host_said, &host, &ip, &said)) ||
+        (has("connect to") && RE2::PartialMatch(rest, re.connect_to, &host, &ip))) {
         result.remote_host = std::string(host.data(), host.size());
         result.remote_ip = std::string(ip.data(), ip.size());
     }
     re2::StringPiece command;
-    if (RE2::PartialMatch(rest, re.in_reply_to, &command) ||
-        RE2::PartialMatch(rest, re.exim_after, &command) ||
-        RE2::PartialMatch(rest, re.sendmail_sent, &command)) {
+    if ((has("in reply to") && RE2::PartialMatch(rest, re.in_reply_to, &command)) ||
+        (has("after ") && RE2::PartialMatch(rest, re.exim_after, &command)) ||
+        (has(">>>") && RE2::PartialMatch(rest, re.sendmail_sent, &command))) {
         result.command = command_verb(std::string_view(command.data(), command.size()));
     }
 
@@ -307,10 +312,10 @@ Diagnostic parse_diagnostic(std::string_view input) {
     static constexpr std::array<std::string_view, 5> kIntroductions{
         "the error that the other server returned was:", "the response from the remote server was:",
         "the response was:", "remote server returned '", "remote server replied:"};
-    {
-        const std::string lower = util::to_lower(rest.substr(0, 4096));
+    if (has("the error that") || has("the response") || has("remote server")) {
+        const std::string lower_now = util::to_lower(rest);
         for (const std::string_view intro : kIntroductions) {
-            if (const std::size_t at = lower.find(intro); at != std::string::npos) {
+            if (const std::size_t at = lower_now.find(intro); at != std::string::npos) {
                 rest = util::trim(rest.substr(at + intro.size()));
                 break;
             }
@@ -365,9 +370,8 @@ Diagnostic parse_diagnostic(std::string_view input) {
                 break;
             }
         }
-        const std::string lower = util::to_lower(before);
-        const bool noise = lower.empty() || lower.starts_with(">>>") ||
-                           (lower.ends_with(":") && lower.find(' ') == std::string::npos);
+        const bool noise = before.empty() || before.starts_with(">>>") ||
+                           (before.ends_with(":") && before.find(' ') == std::string_view::npos);
         if (!noise) {
             prefix_text = std::string(before);
         }
