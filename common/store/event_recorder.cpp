@@ -7,6 +7,7 @@
 // the queue is full, from record() callers; Journal serializes them.
 #include "store/event_recorder.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -123,9 +124,13 @@ void EventRecorder::run() {
         if (stopping && !shutdown_deadline) {
             shutdown_deadline = std::chrono::steady_clock::now() + kShutdownStoreBudget;
         }
+        // A flush drains what was queued when it was asked for (not what keeps arriving);
+        // a stop drains everything (record() no longer queues); otherwise one batch.
+        std::size_t budget = flushing || stopping ? queue_.size() : options_.batch_size;
         do {
             std::vector<Event> batch;
-            const std::size_t n = std::min(queue_.size(), options_.batch_size);
+            const std::size_t n = std::min({queue_.size(), options_.batch_size, budget});
+            budget -= n;
             batch.reserve(n);
             for (std::size_t i = 0; i < n; ++i) {
                 batch.push_back(std::move(queue_.front()));
@@ -141,7 +146,7 @@ void EventRecorder::run() {
                 replay(false);
             }
             lock.lock();
-        } while ((flushing || stopping) && !queue_.empty());
+        } while (budget > 0 && !queue_.empty());
         if (flushing) {
             lock.unlock();
             replay(true);
@@ -180,7 +185,8 @@ void EventRecorder::replay(bool forced) {
     if (!forced && std::chrono::steady_clock::now() < next_replay_at_) {
         return;
     }
-    for (int turn = 0; turn < kReplayBatchesPerTurn && !journal_->empty(); ++turn) {
+    // A flush replays the whole journal; the writer's own turns are bounded.
+    for (int turn = 0; (forced || turn < kReplayBatchesPerTurn) && !journal_->empty(); ++turn) {
         auto events = journal_->peek(options_.batch_size);
         if (!events) {
             spdlog::error("event journal unreadable: {}", events.error().describe());

@@ -65,9 +65,10 @@ class EventRecorder {
     /// appended to the journal by the calling thread (no fsync) instead.
     void record(Event event) noexcept;
 
-    /// Drains every event queued before the call into the store (or the journal), and
-    /// retries the store and replays the journal at once if it is non-empty. True when the
-    /// writer finished that within `timeout`.
+    /// Drains every event queued before the call into the store (or the journal), then
+    /// retries the store at once and, if it answers, replays the whole journal. True when
+    /// the writer finished that within `timeout` (the events are then in the store or, if
+    /// it is still down, in the journal; see stats()).
     bool flush(std::chrono::milliseconds timeout);
 
     RecorderStats stats() const;

@@ -8,6 +8,7 @@
 #include "store/redis_pool.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/time.h>
 
 #include <cerrno>
@@ -64,6 +65,13 @@ std::string where(const RedisOptions& o) {
 RedisPool::RedisPool(RedisOptions options) : options_(std::move(options)) {
     if (options_.pool_size == 0) {
         options_.pool_size = 1;
+    }
+    // XXX: hiredis writes with write(2), so a server that vanished mid-command would raise
+    // SIGPIPE and kill the daemon. libmilter ignores SIGPIPE too; do the same when nobody
+    // has chosen a disposition yet, so mailwardenctl and tests are safe as well.
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+        ::signal(SIGPIPE, SIG_IGN);
     }
 }
 

@@ -177,7 +177,9 @@ util::Result<std::vector<Event>> RedisStore::query_events(const EventQuery& quer
     if (query.limit == 0) {
         return out;
     }
-    const std::string stream = query.sender ? keys_.sender(*query.sender) : keys_.events();
+    // The null sender ("") has no stream of its own: its events are only in mw:events.
+    const bool by_sender = query.sender && !query.sender->empty();
+    const std::string stream = by_sender ? keys_.sender(*query.sender) : keys_.events();
     std::string min_id = "-";
     if (query.since) {
         min_id = std::to_string(

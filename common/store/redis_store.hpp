@@ -33,7 +33,8 @@ class RedisStore final : public Store {
     util::Result<void> append_events(std::span<const Event> events) override;
     /// XREVRANGE in pages from the newest entry back to `since` (less a clock-skew
     /// allowance, since stream ids are arrival times) until `limit` events match. With a
-    /// sender filter only that sender's capped stream is read. Event::id is the stream id.
+    /// non-empty sender filter only that sender's capped stream is read. Event::id is the stream
+    /// id.
     util::Result<std::vector<Event>> query_events(const EventQuery& query) override;
     /// HGETALL of that hour's counter hash.
     util::Result<CodeCounts> code_counts(util::SystemTime hour) override;
