@@ -80,7 +80,14 @@ std::string fill_placeholders(std::string_view text,
                     if (value != values.end() && !value->second.empty()) {
                         out += value->second;
                     } else {
+                        // Neutral words opening a sentence get a capital letter.
+                        const bool sentence_start =
+                            out.empty() || out.ends_with(". ") || out.ends_with(".\n");
+                        const std::size_t at = out.size();
                         out += fallback;
+                        if (sentence_start && out[at] >= 'a' && out[at] <= 'z') {
+                            out[at] = static_cast<char>(out[at] - 'a' + 'A');
+                        }
                     }
                     break;
                 }

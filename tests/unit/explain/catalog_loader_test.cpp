@@ -22,7 +22,7 @@ std::string header() {
     std::string yaml = "version: 1\ncategories:\n";
     for (const Category category : all_categories()) {
         yaml += "  " + std::string(to_string(category)) + ":\n";
-        yaml += "    summary: \"s {recipient}\"\n    sender: \"u\"\n    admin: \"a\"\n";
+        yaml += "    summary: \"Summary for {recipient}\"\n    sender: \"u\"\n    admin: \"a\"\n";
     }
     yaml += "entries:\n";
     return yaml;
@@ -47,7 +47,7 @@ TEST(CatalogLoader, LoadsAMinimalCatalog) {
     context.recipient = "bob@example.org";
     const Match match = catalog->classify("550 No Such User here", context);
     EXPECT_EQ(match.entry_id, "nouser");
-    EXPECT_EQ(match.summary, "s bob@example.org");
+    EXPECT_EQ(match.summary, "Summary for bob@example.org");
     EXPECT_EQ(catalog->classify("550 5.1.1 whatever").entry_id, "code");
 }
 
@@ -111,7 +111,8 @@ TEST(CatalogLoader, ErrorsNameFileLineAndColumn) {
 
 TEST(CatalogLoader, MissingCategoryTextIsAnError) {
     std::string yaml = header();
-    const std::string needle = "  vacation:\n    summary: \"s {recipient}\"\n    sender: \"u\"\n";
+    const std::string needle =
+        "  vacation:\n    summary: \"Summary for {recipient}\"\n    sender: \"u\"\n";
     const std::size_t at = yaml.find(needle);
     ASSERT_NE(at, std::string::npos);
     yaml.erase(at + needle.size(), std::string("    admin: \"a\"\n").size());

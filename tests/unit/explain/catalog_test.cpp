@@ -195,6 +195,8 @@ TEST(Placeholders, FillKnownNamesAndUseNeutralWordsForMissingValues) {
     EXPECT_EQ(fill_placeholders("To {recipient} via {remote_host}.", values),
               "To bob@example.org via the receiving server.");
     EXPECT_EQ(fill_placeholders("{{literal}} {unknown}", values), "{literal} {unknown}");
+    EXPECT_EQ(fill_placeholders("{remote_host} said no. {remote_host} again.", values),
+              "The receiving server said no. The receiving server again.");
     EXPECT_EQ(fill_placeholders("unclosed {recipient", values), "unclosed {recipient");
     EXPECT_TRUE(is_known_placeholder("listed_ip"));
     EXPECT_FALSE(is_known_placeholder("password"));
