@@ -17,7 +17,7 @@ constexpr std::size_t kMaxDiagnosticBytes = 4096;
 constexpr std::size_t kNearLines = 6;
 
 // Phrases that introduce the returned original message (lower case).
-constexpr std::array<std::string_view, 16> kOriginalMarkers{
+constexpr std::array<std::string_view, 14> kOriginalMarkers{
     "copy of the message",
     "original message follows",
     "original message --",
@@ -25,8 +25,6 @@ constexpr std::array<std::string_view, 16> kOriginalMarkers{
     "header of the original message",
     "headers of the original message",
     "text you sent follows",
-    "your original message",
-    "returned message",
     "message headers follow",
     "original message headers",
     "content-type: message/rfc822",

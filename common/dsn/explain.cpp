@@ -77,7 +77,13 @@ std::vector<RecipientExplanation> explain(const Report& report, const explain::C
             Category refined = match.category;
             // A recipient refused only after the message was sent (end of DATA) was
             // accepted at RCPT: a filter refused the content, the mailbox exists.
-            if (refined == Category::UserUnknown && diagnostic.command == "DATA") {
+            // Likewise (sisimai's rule) when only the text says "user unknown": no address
+            // status (X.1.x) and no sign that the refusal came at RCPT TO.
+            const bool address_status = diagnostic.status && diagnostic.status->subject == 1;
+            if (refined == Category::UserUnknown &&
+                (diagnostic.command == "DATA" ||
+                 (match.entry != nullptr && match.entry->stage_dependent && !address_status &&
+                  diagnostic.command != "RCPT"))) {
                 refined = Category::Filtered;
             }
             // RFC 3464 §2.3.3: "delayed" means still trying; with no recognisable reason

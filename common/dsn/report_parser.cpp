@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "dsn/bounce_heuristics.hpp"
@@ -432,6 +433,27 @@ util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limi
                 r.final_recipient = r.original_recipient;
             }
             if (!r.diagnostic_code.empty()) {
+                // Postfix names the SMTP stage only in the human-readable part
+                // ("(in reply to RCPT TO command)"): carry it over to the diagnostic.
+                if (util::to_lower(r.diagnostic_code).find("in reply to") == std::string::npos) {
+                    if (!searched) {
+                        findings = find_failed_recipients(section, limits.max_recipients);
+                        searched = true;
+                    }
+                    for (const TextFinding& f : findings) {
+                        if (!util::iequals(f.recipient, r.final_recipient)) {
+                            continue;
+                        }
+                        const std::string flat = squeeze(f.diagnostic, f.diagnostic.size());
+                        const std::string lower = util::to_lower(flat);
+                        const std::size_t at = lower.find("(in reply to ");
+                        const std::size_t end = lower.find(" command)", at);
+                        if (at != std::string::npos && end != std::string::npos) {
+                            r.diagnostic_code += " " + flat.substr(at, end + 9 - at);
+                        }
+                        break;
+                    }
+                }
                 continue;
             }
             // No Diagnostic-Code: the human-readable part usually says it, next to the

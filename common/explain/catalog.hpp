@@ -51,6 +51,9 @@ struct Entry {
     bool weak = false;
     /// Code entries: a generic code (x.0.0, x.7.1...) yields to weak patterns.
     bool generic = false;
+    /// Pattern entries: a text that recipient-side filters also use ("User unknown"); the
+    /// report's context decides between userunknown and filtered (dsn::explain).
+    bool stage_dependent = false;
     /// Where the entry starts in its file.
     util::SourcePosition where;
 };

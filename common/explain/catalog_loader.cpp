@@ -101,7 +101,7 @@ Entry read_entry(const YAML::Node& node, const std::string& file) {
     }
     check_keys(node,
                {"id", "category", "status", "reply", "match", "examples", "weak", "generic",
-                "permanent", "summary", "sender", "admin"},
+                "stage_dependent", "permanent", "summary", "sender", "admin"},
                "entry");
     Entry entry;
     entry.where = position(file, node.Mark());
@@ -148,6 +148,9 @@ Entry read_entry(const YAML::Node& node, const std::string& file) {
     }
     if (node["generic"]) {
         entry.generic = boolean(node["generic"], "generic");
+    }
+    if (node["stage_dependent"]) {
+        entry.stage_dependent = boolean(node["stage_dependent"], "stage_dependent");
     }
     if (node["permanent"]) {
         entry.permanent = boolean(node["permanent"], "permanent");

@@ -282,6 +282,24 @@ Diagnostic parse_diagnostic(std::string_view input) {
         (has(">>>") && RE2::PartialMatch(rest, re.sendmail_sent, &command))) {
         result.command = command_verb(std::string_view(command.data(), command.size()));
     }
+    if (result.command.empty()) {
+        // Stage hints in MTA prose: qmail ("does not like recipient", "failed after I sent
+        // the message", "sender was rejected"), Yahoo ("[RCPT_TO]"), others.
+        static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kHints{{
+            {"does not like recipient", "RCPT"},
+            {"[rcpt_to]", "RCPT"},
+            {"following rcpt command", "RCPT"},
+            {"failed after i sent the message", "DATA"},
+            {"but sender was rejected", "MAIL"},
+            {"[mail_from]", "MAIL"},
+        }};
+        for (const auto& [hint, verb] : kHints) {
+            if (has(hint)) {
+                result.command = std::string(verb);
+                break;
+            }
+        }
+    }
 
     // Drop the wrapper when a reply follows it: "host X[ip] said: 550 ..." -> "550 ...".
     if (!host.empty()) {

@@ -139,7 +139,7 @@ TEST(ReportParser, ReadsEveryRfc3464FieldAndTheOriginalHeaders) {
     EXPECT_EQ(r.remote_mta, "mx.example.org");
     EXPECT_EQ(r.diagnostic_code,
               "smtp; 550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown in "
-              "virtual mailbox table");
+              "virtual mailbox table (in reply to RCPT TO command)");  // stage from the text
     EXPECT_EQ(r.last_attempt_date, "Mon, 23 Nov 2026 10:00:05 +0000 (UTC)");
     EXPECT_EQ(report->original.message_id, "<report-42@example.com>");
     EXPECT_EQ(report->original.subject, "Quarterly report");
