@@ -1,6 +1,7 @@
 #include "dsn/explain.hpp"
 
 #include "smtp/diagnostic.hpp"
+#include "smtp/enhanced_status.hpp"
 #include "util/ascii.hpp"
 
 namespace mailwarden::dsn {
@@ -16,6 +17,34 @@ std::string bare_address(std::string_view value) {
         return std::string(util::trim(value.substr(open + 1, close - open - 1)));
     }
     return std::string(util::trim(value.substr(0, value.find(','))));
+}
+
+// The first enhanced code in the diagnostic (its own, then its text) whose subject and
+// detail differ from `not_this`'s.
+std::optional<smtp::EnhancedStatus> other_status(const smtp::Diagnostic& diagnostic,
+                                                 const smtp::EnhancedStatus& not_this) {
+    const auto differs = [&not_this](const smtp::EnhancedStatus& status) {
+        return status.subject != not_this.subject || status.detail != not_this.detail;
+    };
+    if (diagnostic.status && differs(*diagnostic.status)) {
+        return diagnostic.status;
+    }
+    const std::string_view text = diagnostic.text;
+    for (std::size_t pos = 0; pos + 5 <= text.size(); ++pos) {
+        if (pos > 0 && ((text[pos - 1] >= '0' && text[pos - 1] <= '9') || text[pos - 1] == '.')) {
+            continue;
+        }
+        const std::size_t length = smtp::enhanced_status_length(text.substr(pos));
+        if (length == 0) {
+            continue;
+        }
+        if (const auto status = smtp::parse_enhanced_status(text.substr(pos, length));
+            status && differs(*status)) {
+            return status;
+        }
+        pos += length;
+    }
+    return std::nullopt;
 }
 
 bool is_failure_category(Category category) {
@@ -53,6 +82,18 @@ std::vector<RecipientExplanation> explain(const Report& report, const explain::C
         if (field_status && field_status->subject == 0 && field_status->detail == 0 &&
             diagnostic.status && diagnostic.status->klass == field_status->klass) {
             field_status = diagnostic.status;
+        }
+        // RFC 3463 X.4.7: "the code for the actual problem found when delivery was
+        // attempted should be returned rather than this code" - when the text names it
+        // ("554 4.4.7 Message expired ... <421 4.4.2 Connection timed out>"), report that.
+        const auto is_expiry = [](const std::optional<smtp::EnhancedStatus>& status) {
+            return status && status->subject == 4 && status->detail == 7;
+        };
+        if (is_expiry(field_status) || is_expiry(diagnostic.status)) {
+            if (const auto actual = other_status(diagnostic, smtp::EnhancedStatus{0, 4, 7})) {
+                field_status = actual;
+                diagnostic.status = actual;
+            }
         }
         // Classification follows the report's Status (RFC 3464 §2.3.4) when the text has
         // no code of the same class (a transcript may quote "250 2.0.0" lines).

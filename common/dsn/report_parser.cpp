@@ -450,6 +450,8 @@ util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limi
                         const std::size_t end = lower.find(" command)", at);
                         if (at != std::string::npos && end != std::string::npos) {
                             r.diagnostic_code += " " + flat.substr(at, end + 9 - at);
+                        } else if (lower.find("refused to talk to me") != std::string::npos) {
+                            r.diagnostic_code += " (refused to talk to me)";
                         }
                         break;
                     }

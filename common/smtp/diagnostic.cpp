@@ -285,7 +285,8 @@ Diagnostic parse_diagnostic(std::string_view input) {
     if (result.command.empty()) {
         // Stage hints in MTA prose: qmail ("does not like recipient", "failed after I sent
         // the message", "sender was rejected"), Yahoo ("[RCPT_TO]"), others.
-        static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kHints{{
+        static constexpr std::array<std::pair<std::string_view, std::string_view>, 7> kHints{{
+            {"refused to talk to me", "CONNECT"},
             {"does not like recipient", "RCPT"},
             {"[rcpt_to]", "RCPT"},
             {"following rcpt command", "RCPT"},
