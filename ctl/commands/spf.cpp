@@ -24,6 +24,12 @@ namespace mailwarden::ctl {
 
 namespace {
 
+// CLI11's App::exit() prints nothing for a RuntimeError, so say why before leaving.
+[[noreturn]] void fail_usage(const std::string& message) {
+    std::cerr << "mailwardenctl spf: " << message << "\n";
+    throw CLI::RuntimeError(2);
+}
+
 struct SpfArgs {
     std::string domain;
     std::string ip;
@@ -62,14 +68,13 @@ nlohmann::json to_json(const auth::spf::Outcome& outcome, const std::string& rec
 void run(const SpfArgs& args) {
     auto ip = util::IpAddress::parse(args.ip);
     if (!ip) {
-        throw CLI::RuntimeError(fmt::format("mailwardenctl: IP: {}", ip.error().message), 2);
+        fail_usage(fmt::format("IP: {}", ip.error().message));
     }
     std::unique_ptr<dns::Resolver> resolver;
     if (!args.zone_file.empty()) {
         auto zone = std::make_unique<dns::StaticResolver>();
         if (auto loaded = zone->load_file(args.zone_file); !loaded) {
-            throw CLI::RuntimeError(
-                fmt::format("mailwardenctl: --dns-zone: {}", loaded.error().describe()), 2);
+            fail_usage(fmt::format("--dns-zone: {}", loaded.error().describe()));
         }
         resolver = std::move(zone);
     } else {
@@ -78,8 +83,7 @@ void run(const SpfArgs& args) {
         options.query_timeout = std::chrono::milliseconds(args.timeout_ms);
         auto unbound = dns::UnboundResolver::create(options);
         if (!unbound) {
-            throw CLI::RuntimeError(
-                fmt::format("mailwardenctl: resolver: {}", unbound.error().describe()), 2);
+            fail_usage(fmt::format("resolver: {}", unbound.error().describe()));
         }
         resolver = std::move(*unbound);
     }
