@@ -99,18 +99,18 @@ util::Result<std::unique_ptr<Daemon>> Daemon::start(std::string_view config_temp
         const auto status = d->process_->stop(std::chrono::seconds(2));
         return util::fail(
             util::ErrorCode::Unavailable,
-            fmt::format("daemon did not listen on port {} (exit status {}); log:\n{}", d->port_,
+            fmt::format("daemon did not listen on {} (exit status {}); log:\n{}", d->socket(),
                         status ? std::to_string(*status) : "none", d->log()));
     }
     return d;
 }
 
 Daemon::~Daemon() {
-    stop(std::chrono::seconds(5));
+    stop(std::chrono::seconds(15));
 }
 
 std::string Daemon::socket() const {
-    return fmt::format("inet:{}@127.0.0.1", port_);
+    return listen_.empty() ? fmt::format("inet:{}@127.0.0.1", port_) : listen_;
 }
 
 util::Result<void> Daemon::write_config(std::string_view config_template) {

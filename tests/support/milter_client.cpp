@@ -892,7 +892,7 @@ Result<MessageResult> MilterClient::send_message(const MessageSpec& msg, const P
         return finish(Stage::EndOfHeaders, *eoh_reply);
     }
     if (!msg.body.empty()) {
-        auto body_reply = body(msg.body, eod);
+        auto body_reply = body(msg.body, eod, msg.body_chunk);
         if (!body_reply) {
             return std::unexpected(body_reply.error());
         }

@@ -181,6 +181,8 @@ struct MessageSpec {
     Macros extra_mail_macros;
     /// When false, no macro packets at all (an MTA that sends none).
     bool send_macros = true;
+    /// Largest SMFIC_BODY chunk (Postfix and Sendmail: 64 KiB - 1).
+    std::size_t body_chunk = milter::kMaxBodyChunk;
 };
 
 /// A header edit requested at end of message.

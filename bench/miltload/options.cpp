@@ -1,0 +1,46 @@
+// options.cpp - CLI11 parsing and validation of miltload's options.
+#include "miltload/options.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace mailwarden::bench {
+
+std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
+    Options o;
+    CLI::App app{"miltload - drives a milter over the milter protocol (v6) like Postfix"};
+    app.add_option("--socket,-s", o.socket,
+                   "milter socket: inet:PORT@HOST, inet:HOST:PORT, inet6:..., unix:/path")
+        ->required();
+    app.add_option("-c,--connections", o.connections, "concurrent connections (threads)")
+        ->check(CLI::Range(1, 4096));
+    auto* n = app.add_option("-n,--messages", o.messages, "total messages");
+    auto* t = app.add_option("-t,--seconds", o.seconds, "run for this many seconds")
+                  ->check(CLI::PositiveNumber);
+    n->excludes(t);
+    app.add_option("--per-connection,-k", o.per_connection, "messages per milter connection")
+        ->check(CLI::Range(1, 1000000));
+    app.add_option("--message,-m", o.message_files, ".eml files (used in turn)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--logins", o.logins, "spread SASL logins over N accounts (0 = none)")
+        ->check(CLI::Range(0, 10000000));
+    app.add_option("--ips", o.ips, "spread client IPs over N addresses")
+        ->check(CLI::Range(1, 16000000));
+    app.add_option("--rcpts", o.rcpts, "recipients per message")->check(CLI::Range(1, 1000));
+    app.add_option("--sender", o.sender, "envelope sender when --logins is 0");
+    app.add_option("--rcpt-domain", o.rcpt_domain, "domain of the recipients");
+    app.add_option("--chunk", o.chunk, "body chunk size")->check(CLI::Range(1, 65535));
+    app.add_option("--timeout-ms", o.timeout_ms, "deadline of each read")
+        ->check(CLI::Range(1, 600000));
+    app.add_option("--expect", o.expect,
+                   "exit 1 unless every message ends with this action (accept, reject, ...)");
+    app.add_flag("--json", o.json, "print the result as JSON");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        exit_code = app.exit(e);
+        return std::nullopt;
+    }
+    return o;
+}
+
+}  // namespace mailwarden::bench

@@ -1,0 +1,123 @@
+// workload.cpp - message sources and envelope patterns.
+#include "miltload/workload.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace mailwarden::bench {
+
+MessageTemplate builtin_message() {
+    MessageTemplate m;
+    m.headers = {
+        {"Date", "Mon, 23 Nov 2026 12:00:00 +0000"},     {"From", "Sender <sender@remote.test>"},
+        {"To", "Recipient <rcpt@local.test>"},           {"Subject", "miltload test message"},
+        {"Message-ID", "<miltload@remote.test>"},        {"MIME-Version", "1.0"},
+        {"Content-Type", "text/plain; charset=us-ascii"}};
+    for (int i = 0; m.body.size() < 2000; ++i) {
+        m.body += fmt::format(
+            "Line {:02} of the built-in miltload message, plain text and nothing else.\r\n", i);
+    }
+    return m;
+}
+
+util::Result<MessageTemplate> load_message(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return util::fail(util::ErrorCode::NotFound, "cannot read " + path);
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string raw = ss.str();
+    // Normalize to lines without their ends.
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    while (start <= raw.size()) {
+        auto eol = raw.find('\n', start);
+        if (eol == std::string::npos) {
+            if (start < raw.size()) {
+                lines.push_back(raw.substr(start));
+            }
+            break;
+        }
+        std::string line = raw.substr(start, eol - start);
+        if (!line.empty() && line.back() == '\r') {
+            line.pop_back();
+        }
+        lines.push_back(std::move(line));
+        start = eol + 1;
+    }
+    MessageTemplate m;
+    std::size_t i = 0;
+    for (; i < lines.size() && !lines[i].empty(); ++i) {
+        const std::string& line = lines[i];
+        if ((line[0] == ' ' || line[0] == '\t') && !m.headers.empty()) {
+            m.headers.back().second += "\r\n" + line;  // folded: Postfix keeps the fold
+            continue;
+        }
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) {
+            return util::fail(util::ErrorCode::InvalidInput,
+                              fmt::format("{}:{}: not a header line", path, i + 1));
+        }
+        std::string value = line.substr(colon + 1);
+        if (!value.empty() && value.front() == ' ') {
+            value.erase(0, 1);
+        }
+        m.headers.emplace_back(line.substr(0, colon), std::move(value));
+    }
+    for (++i; i < lines.size(); ++i) {
+        m.body += lines[i] + "\r\n";
+    }
+    return m;
+}
+
+util::Result<Workload> Workload::create(const Options& options) {
+    Workload w;
+    w.options_ = options;
+    for (const auto& file : options.message_files) {
+        auto m = load_message(file);
+        if (!m) {
+            return std::unexpected(m.error());
+        }
+        w.templates_.push_back(std::move(*m));
+    }
+    if (w.templates_.empty()) {
+        w.templates_.push_back(builtin_message());
+    }
+    return w;
+}
+
+testing::ConnectInfo Workload::client(std::uint64_t n) const {
+    const std::uint64_t k = n % static_cast<std::uint64_t>(options_.ips);
+    testing::ConnectInfo info;
+    // 10.0.0.1, 10.0.0.2, ... (k + 1 avoids the .0 network address for the first one).
+    const std::uint64_t a = k + 1;
+    info.address = fmt::format("10.{}.{}.{}", (a >> 16) & 255, (a >> 8) & 255, a & 255);
+    info.hostname = fmt::format("client{}.bench.test", k);
+    info.port = static_cast<std::uint16_t>(20000 + n % 40000);
+    return info;
+}
+
+testing::MessageSpec Workload::message(std::uint64_t n) const {
+    testing::MessageSpec m;
+    std::string sender = options_.sender;
+    if (options_.logins > 0) {
+        sender = fmt::format("user{}@bench.test", n % static_cast<std::uint64_t>(options_.logins));
+        m.auth_login = sender;
+    }
+    m.mail_args = {"<" + sender + ">"};
+    m.rcpts.clear();
+    for (int r = 0; r < options_.rcpts; ++r) {
+        m.rcpts.push_back({fmt::format("<rcpt{}@{}>", (n + static_cast<std::uint64_t>(r)) % 1000,
+                                       options_.rcpt_domain)});
+    }
+    const auto& t = templates_[n % templates_.size()];
+    m.headers = t.headers;
+    m.body = t.body;
+    m.queue_id = fmt::format("{:X}", 0x10000000 + n);
+    return m;
+}
+
+}  // namespace mailwarden::bench
