@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "config/loader.hpp"
 #include "log/logging.hpp"
@@ -170,6 +171,29 @@ util::Result<void> Daemon::start_store() {
     r.journal_max_bytes = config.events.journal_max_size;
     r.retry_interval = config.events.retry_interval;
     recorder_ = std::make_unique<store::EventRecorder>(store_, r);
+    if (config.control.enabled) {
+        control_ = std::make_unique<ControlServer>(store_, [this] {
+            const auto stats = recorder_->stats();
+            return nlohmann::json{{"version", kVersion},
+                                  {"listen", listen_},
+                                  {"store", store_->kind()},
+                                  {"messages_in_flight", messages_in_flight_.load()},
+                                  {"checks", runtime_.load()->pipeline->checks().size()},
+                                  {"events",
+                                   {{"recorded", stats.recorded},
+                                    {"written", stats.written},
+                                    {"journaled", stats.journaled},
+                                    {"replayed", stats.replayed},
+                                    {"dropped", stats.dropped},
+                                    {"queue_depth", stats.queue_depth},
+                                    {"store_up", stats.store_up}}}};
+        });
+        if (auto started = control_->start(config.control); !started) {
+            // Not fatal: mail flows without it; only mailwardenctl loses its view.
+            spdlog::warn("{}", started.error().describe());
+            control_.reset();
+        }
+    }
     return {};
 }
 
@@ -283,6 +307,9 @@ int Daemon::run() {
         spdlog::warn("events not yet written at exit stay in the journal for the next start");
     }
     g_daemon.store(nullptr);
+    if (control_) {
+        control_->stop();
+    }
     recorder_.reset();  // drains to the store or the journal
     spdlog::info("stopped");
     spdlog::shutdown();

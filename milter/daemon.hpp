@@ -13,6 +13,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "milter/control_server.hpp"
 #include "milter/runtime.hpp"
 #include "milter/session.hpp"
 #include "store/event_recorder.hpp"
@@ -51,6 +52,7 @@ class Daemon {
     std::atomic<std::shared_ptr<const Runtime>> runtime_;
     std::shared_ptr<store::Store> store_;
     std::unique_ptr<store::EventRecorder> recorder_;
+    std::unique_ptr<ControlServer> control_;
     util::SystemClock clock_;
     std::atomic<int> messages_in_flight_{0};
     SessionServices services_;

@@ -192,7 +192,7 @@ void Session::on_abort() {
 
 void Session::report(Stage stage, const policy::Verdict& verdict) {
     for (const auto& d : verdict.decisions) {
-        if (d.action == policy::Action::Continue && !d.warn_only) {
+        if (!policy::reported_at(d, stage)) {
             continue;
         }
         spdlog::info("{}: {}", queue_id(), policy::decision_log_line(tx_, stage, d, verdict));

@@ -91,6 +91,14 @@ struct HeadersConfig {
     std::string status_name = "X-Mailwarden";
 };
 
+/// The daemon's read-only HTTP control API (events, status) for mailwardenctl and, later,
+/// the dashboard. Loopback by default; it never changes anything.
+struct ControlConfig {
+    bool enabled = true;
+    std::string host = "127.0.0.1";
+    int port = 8893;
+};
+
 /// The whole configuration.
 struct Config {
     std::filesystem::path source;  ///< file it was loaded from
@@ -107,6 +115,7 @@ struct Config {
     EventsConfig events;
     std::vector<util::Cidr> trusted_networks;  ///< clients here count as outbound
     HeadersConfig headers;
+    ControlConfig control;
     std::vector<AccessRule> access_list;
 };
 

@@ -490,6 +490,36 @@ void load_access_rule(Context& ctx, const YAML::Node& n, std::size_t index,
     rules.push_back(std::move(rule));
 }
 
+void load_control(Section& root, ControlConfig& control) {
+    root.field("control", [&](const YAML::Node& n) {
+        Section s(root.ctx(), n, "control");
+        read_bool(s, "enabled", control.enabled);
+        s.field("listen", [&](const YAML::Node& l) {
+            std::string text;
+            if (!scalar(s.ctx(), l, "control.listen", text)) {
+                return;
+            }
+            const auto colon = text.rfind(':');
+            int port = 0;
+            const char* begin = text.data() + (colon == std::string::npos ? 0 : colon + 1);
+            const auto [end, ec] = std::from_chars(begin, text.data() + text.size(), port);
+            if (colon == std::string::npos || colon == 0 || ec != std::errc{} ||
+                end != text.data() + text.size() || port <= 0 || port > 65535) {
+                s.ctx().error(l.Mark(), fmt::format("'control.listen' must be HOST:PORT, not "
+                                                    "'{}'",
+                                                    text));
+                return;
+            }
+            std::string host = text.substr(0, colon);
+            if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+                host = host.substr(1, host.size() - 2);
+            }
+            control.host = host;
+            control.port = port;
+        });
+    });
+}
+
 Config load_root(Context& ctx, const YAML::Node& doc) {
     Config config;
     Section root(ctx, doc, "");
@@ -519,6 +549,7 @@ Config load_root(Context& ctx, const YAML::Node& doc) {
     load_events(root, config.events);
     read_cidrs(root, "trusted_networks", config.trusted_networks);
     load_headers(root, config.headers);
+    load_control(root, config.control);
     root.field("access_list", [&](const YAML::Node& n) {
         if (n.IsNull()) {
             return;

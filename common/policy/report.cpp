@@ -26,10 +26,6 @@ std::string action_word(const Decision& d) {
                        : std::string(to_string(d.action));
 }
 
-bool worth_recording(const Decision& d) {
-    return d.warn_only || (d.action != Action::Continue && d.action != Action::Accept);
-}
-
 std::vector<std::string> recipients_for(const Transaction& tx, Stage stage) {
     std::vector<std::string> out;
     if (stage == Stage::Rcpt) {
@@ -43,6 +39,14 @@ std::vector<std::string> recipients_for(const Transaction& tx, Stage stage) {
 }
 
 }  // namespace
+
+bool reported_at(const Decision& d, Stage stage) {
+    if (d.warn_only || is_refusal(d.action)) {
+        return true;
+    }
+    return stage == Stage::EndOfMessage &&
+           (d.action == Action::Quarantine || d.action == Action::Discard);
+}
 
 std::string decision_log_line(const Transaction& tx, Stage stage, const Decision& d,
                               const Verdict& verdict) {
@@ -67,7 +71,7 @@ std::vector<store::Event> events_for(const Transaction& tx, Stage stage, const V
                                      util::SystemTime now, const std::string& node) {
     std::vector<store::Event> events;
     for (const auto& d : verdict.decisions) {
-        if (!worth_recording(d)) {
+        if (!reported_at(d, stage)) {
             continue;
         }
         store::Event e;

@@ -12,6 +12,12 @@
 
 namespace mailwarden::policy {
 
+/// True when `decision` is reported (logged and recorded) at `stage`: refusals and
+/// warn-only decisions where they happen; accepted-with-action decisions (quarantine,
+/// discard) at end of message, where they take effect. Plain accepts and no-opinion
+/// decisions never.
+bool reported_at(const Decision& decision, Stage stage);
+
 /// "qid=... stage=... check=... action=... code=... dsn=... client=... from=<...> to=<...>
 /// login=... reason=..." for one decision at one stage.
 std::string decision_log_line(const Transaction& tx, Stage stage, const Decision& decision,
