@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include "commands/events.hpp"
+#include "commands/explain.hpp"
+#include "commands/spf.hpp"
 #include "util/version.hpp"
 
 int main(int argc, char** argv) {
@@ -16,6 +18,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.set_version_flag("-V,--version", fmt::format("mailwardenctl {}", kVersion));
     ctl::add_events_command(app, config_path);
+    ctl::add_explain_command(app);
+    ctl::add_spf_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
