@@ -4,8 +4,9 @@
 //
 // record() is O(1) and never waits on the store. Nothing is dropped silently: an event
 // is written, journaled, or counted in `dropped` with an error log (no journal, journal
-// I/O failure or journal full). Delivery is at least once: a crash during a replay can
-// replay part of the journal again. One log line per state change, never per event.
+// I/O failure or journal full). Delivery is at least once: only the batch in flight when
+// the process dies, or one whose store reply timed out, can be stored twice. One log line
+// per state change, never per event.
 #pragma once
 
 #include <atomic>

@@ -3,6 +3,7 @@
 //
 // Lines longer than kMaxLineBytes are skipped as corrupt without being held in memory, so
 // a damaged file cannot exhaust memory. Corrupt lines are logged once each (spdlog warn).
+// The replay cursor "<offset> <line>" lives beside the journal in "<path>.pos".
 #include "store/journal.hpp"
 
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -82,7 +84,58 @@ util::Result<std::unique_ptr<Journal>> Journal::open(std::filesystem::path path,
             ++size;
         }
     }
-    return std::unique_ptr<Journal>(new Journal(std::move(path), fd, max_bytes, size));
+    std::unique_ptr<Journal> journal(new Journal(std::move(path), fd, max_bytes, size));
+    journal->load_cursor();
+    return journal;
+}
+
+std::filesystem::path Journal::cursor_path() const {
+    auto p = path_;
+    p += ".pos";
+    return p;
+}
+
+void Journal::load_cursor() {
+    std::error_code ec;
+    if (!std::filesystem::exists(cursor_path(), ec)) {
+        return;
+    }
+    std::ifstream in(cursor_path());
+    std::uint64_t offset = 0, line = 0;
+    char before = '\n';
+    const bool parsed = static_cast<bool>(in >> offset >> line);
+    const bool fits =
+        parsed && offset <= size_ &&
+        (offset == 0 || ::pread(fd_, &before, 1, static_cast<off_t>(offset - 1)) == 1);
+    if (!fits || before != '\n') {
+        spdlog::warn("journal {}: ignoring an unusable replay cursor {}; replaying from the start",
+                     path_.string(), cursor_path().string());
+        return;
+    }
+    read_offset_ = peek_end_offset_ = offset;
+    read_line_ = peek_end_line_ = line;
+    logged_through_line_ = line;
+}
+
+util::Result<void> Journal::save_cursor() {
+    if (read_offset_ == 0) {
+        std::error_code ec;
+        std::filesystem::remove(cursor_path(), ec);
+        return {};
+    }
+    auto tmp = cursor_path();
+    tmp += ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return std::unexpected(io_error(tmp, "open"));
+    }
+    const bool ok =
+        write_all(fd, fmt::format("{} {}\n", read_offset_, read_line_)) && ::fdatasync(fd) == 0;
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), cursor_path().c_str()) != 0) {
+        return std::unexpected(io_error(cursor_path(), "save"));
+    }
+    return {};
 }
 
 Journal::Journal(std::filesystem::path path, int fd, std::uint64_t max_bytes, std::uint64_t size)
@@ -221,7 +274,7 @@ util::Result<void> Journal::commit_read() {
         peek_end_line_ = 0;
         logged_through_line_ = 0;
     }
-    return {};
+    return save_cursor();
 }
 
 bool Journal::empty() const {

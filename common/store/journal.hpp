@@ -23,8 +23,9 @@ namespace mailwarden::store {
 class Journal {
   public:
     /// Opens (creating, mode 0600) `path`; a journal left by an earlier run is kept and
-    /// will be read from its start. A last line cut short by a crash is terminated so new
-    /// lines stay separate (it is then skipped as corrupt).
+    /// read from where its replay stopped (the cursor is kept in `path` + ".pos"), or from
+    /// its start. A last line cut short by a crash is terminated so new lines stay
+    /// separate (it is then skipped as corrupt).
     static util::Result<std::unique_ptr<Journal>> open(std::filesystem::path path,
                                                        std::uint64_t max_bytes);
     ~Journal();
@@ -39,8 +40,9 @@ class Journal {
     /// The next (up to) `max_events` events after the read position, in order; corrupt
     /// lines are logged and skipped. The position moves only on commit_read().
     util::Result<std::vector<Event>> peek(std::size_t max_events);
-    /// Moves the read position past what the last peek() returned (and skipped). When the
-    /// whole file has been read, it is truncated to zero.
+    /// Moves the read position past what the last peek() returned (and skipped) and saves
+    /// it (written to a temporary file, synced, renamed), so a restart does not replay
+    /// those events again. When the whole file has been read, it is truncated to zero.
     util::Result<void> commit_read();
 
     /// True when nothing is left to read.
@@ -53,6 +55,9 @@ class Journal {
 
   private:
     Journal(std::filesystem::path path, int fd, std::uint64_t max_bytes, std::uint64_t size);
+    std::filesystem::path cursor_path() const;
+    void load_cursor();
+    util::Result<void> save_cursor();
 
     std::filesystem::path path_;
     int fd_;

@@ -75,6 +75,39 @@ TEST(Journal, AJournalFromAnEarlierRunIsReadFromItsStart) {
     EXPECT_EQ(queue_ids(*j->peek(10)), (V{"Q0", "Q1", "Q2"}));
 }
 
+TEST(Journal, ARestartContinuesWhereTheReplayStopped) {
+    TempDir dir("mw-journal");
+    {
+        auto j = std::move(*Journal::open(dir / "j", 1 << 20));
+        ASSERT_THAT(j->append(events(0, 5)), IsOk());
+        EXPECT_EQ(queue_ids(*j->peek(2)), (V{"Q0", "Q1"}));
+        ASSERT_THAT(j->commit_read(), IsOk());
+        EXPECT_EQ(queue_ids(*j->peek(1)), (V{"Q2"}));  // peeked, not committed
+    }                                                  // a crash or restart here
+    {
+        auto j = std::move(*Journal::open(dir / "j", 1 << 20));
+        EXPECT_EQ(queue_ids(*j->peek(10)), (V{"Q2", "Q3", "Q4"}));
+        ASSERT_THAT(j->commit_read(), IsOk());
+        EXPECT_TRUE(j->empty());
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir / "j.pos"));
+    EXPECT_EQ(std::filesystem::file_size(dir / "j"), 0u);
+}
+
+TEST(Journal, AnUnusableCursorMeansReplayingFromTheStart) {
+    TempDir dir("mw-journal");
+    {
+        auto j = std::move(*Journal::open(dir / "j", 1 << 20));
+        ASSERT_THAT(j->append(events(0, 2)), IsOk());
+    }
+    for (const char* cursor : {"999999 3\n", "5 1\n", "garbage"}) {
+        SCOPED_TRACE(cursor);
+        dir.write("j.pos", cursor);
+        auto j = std::move(*Journal::open(dir / "j", 1 << 20));
+        EXPECT_EQ(queue_ids(*j->peek(10)), (V{"Q0", "Q1"}));
+    }
+}
+
 TEST(Journal, SkipsCorruptLinesAndCountsThemOnce) {
     TempDir dir("mw-journal");
     {
