@@ -2,11 +2,10 @@
 // bounded queue drained by one writer thread in batches into the Store, spilling to a
 // local Journal while the store is down and replaying it, in order, when it returns.
 //
-// record() is O(1) and never waits on the store. Nothing is dropped silently: an event
-// is written, journaled, or counted in `dropped` with an error log (no journal, journal
-// I/O failure or journal full). Delivery is at least once: only the batch in flight when
-// the process dies, or one whose store reply timed out, can be stored twice. One log line
-// per state change, never per event.
+// record() is O(1) and never waits on the store. Nothing is dropped silently: an event is
+// written, journaled, or counted in `dropped` with an error log. Delivery is at least once
+// (only a batch in flight at a crash, or one whose reply timed out, can be stored twice).
+// One log line per state change, never per event.
 #pragma once
 
 #include <atomic>
