@@ -71,9 +71,9 @@ constexpr std::array<std::string_view, 27> kBounceSubjects{
 
 struct Patterns {
     // An address at the start of a line: "<bob@x.org>:", "bob@x.org", "<bob@x.org>...",
-    // "RCPT To:<bob@x.org>", optionally followed by text on the same line.
+    // "RCPT To:<bob@x.org>", "554 <bob@x.org>... Host unknown", then text on the same line.
     RE2 address_line{
-        R"(^[ \t]*(?:RCPT To:[ \t]*)?['"<]*([A-Za-z0-9._%+=/!#$&*?^`{|}~-][A-Za-z0-9._%+=/'!#$&*?^`{|}~-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)['">]*[ \t]*(.*)$)"};
+        R"(^[ \t]*([245][0-9][0-9][ \t]+)?(RCPT To:[ \t]*)?['"<]*([A-Za-z0-9._%+=/!#$&*?^`{|}~-][A-Za-z0-9._%+=/'!#$&*?^`{|}~-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)['">]*[ \t]*(.*)$)"};
 };
 
 const Patterns& patterns() {
@@ -135,12 +135,20 @@ std::vector<TextFinding> find_failed_recipients(std::string_view text, std::size
     std::size_t pos = 0;
     while (pos < text.size()) {
         const std::string_view line = next_line(text, pos);
-        re2::StringPiece address, rest;
+        re2::StringPiece code, rcpt, address, rest;
         if (line.size() < 1000 && RE2::FullMatch(re2::StringPiece(line.data(), line.size()),
-                                                 address_line, &address, &rest)) {
+                                                 address_line, &code, &rcpt, &address, &rest)) {
             const std::string key =
                 util::to_lower(std::string_view(address.data(), address.size()));
-            const std::string_view tail = after_address(std::string_view(rest.data(), rest.size()));
+            // Keep what the line says besides the address: Sendmail's leading reply code
+            // ("554 <bob@x>... Host unknown") and the SMTP stage (">>> RCPT To:<bob@x>").
+            std::string tail_text;
+            if (!rcpt.empty()) {
+                tail_text = ">>> RCPT To: ";
+            }
+            tail_text += std::string(code.data(), code.size());
+            tail_text += after_address(std::string_view(rest.data(), rest.size()));
+            const std::string_view tail = util::trim(tail_text);
             if (seen.insert(key).second) {
                 if (found.size() >= max_recipients) {
                     current = nullptr;

@@ -5,6 +5,7 @@
 // text/rfc822-headers, RFC 6522 §3); then falls back to the text for non-standard bounces.
 // GMime objects are owned by UniqueHandle (g_object_unref); recursion depth is bounded.
 #include <gmime/gmime.h>
+#include <re2/re2.h>
 
 #include <fmt/format.h>
 
@@ -305,6 +306,73 @@ std::size_t embedded_report(std::string_view text) {
     return best;
 }
 
+// Amazon SES notifications (JSON, often as an escaped string inside an SNS envelope):
+// bounces, deliveries and complaints with per-recipient emailAddress/action/status/
+// diagnosticCode. Regexes on a bounded text, no JSON parser: only these fields are read.
+bool parse_ses_notification(std::string_view text, const ParseLimits& limits, Report& report) {
+    if (text.find("notificationType") == std::string_view::npos) {
+        return false;
+    }
+    std::string json(text.substr(0, limits.max_text_bytes));
+    for (std::size_t at = 0; (at = json.find("\\\"", at)) != std::string::npos;) {
+        json.replace(at, 2, "\"");  // \" -> "
+    }
+    static const RE2 kType(R"re("notificationType"\s*:\s*"(\w+)")re");
+    static const RE2 kObject(R"re((\{[^{}]*"emailAddress"\s*:\s*"[^"]+"[^{}]*\}))re");
+    static const RE2 kAddress(R"re("emailAddress"\s*:\s*"([^"]+)")re");
+    static const RE2 kStatus(R"re("status"\s*:\s*"([^"]*)")re");
+    static const RE2 kAction(R"re("action"\s*:\s*"([^"]*)")re");
+    static const RE2 kDiagnostic(R"re("diagnosticCode"\s*:\s*"([^"]*)")re");
+    static const RE2 kReportingMta(R"re("reportingMTA"\s*:\s*"([^"]*)")re");
+    static const RE2 kRecipients(R"re("recipients"\s*:\s*\[([^\]]*)\])re");
+    static const RE2 kSmtpResponse(R"re("smtpResponse"\s*:\s*"([^"]*)")re");
+    static const RE2 kQuoted(R"re("([^"]+)")re");
+    static const RE2 kFeedbackType(R"re("complaintFeedbackType"\s*:\s*"([^"]*)")re");
+    std::string type;
+    if (!RE2::PartialMatch(json, kType, &type)) {
+        return false;
+    }
+    std::string reporting_mta;
+    if (RE2::PartialMatch(json, kReportingMta, &reporting_mta)) {
+        report.reporting_mta = strip_address_type(reporting_mta);
+    }
+    if (type == "Delivery") {
+        std::string list, response;
+        RE2::PartialMatch(json, kRecipients, &list);
+        RE2::PartialMatch(json, kSmtpResponse, &response);
+        re2::StringPiece input(list);
+        std::string address;
+        while (RE2::FindAndConsume(&input, kQuoted, &address) &&
+               report.recipients.size() < limits.max_recipients) {
+            RecipientStatus r;
+            r.final_recipient = address;
+            r.action = "delivered";
+            r.diagnostic_code = response;
+            report.recipients.push_back(std::move(r));
+        }
+        report.format = ReportFormat::DeliveryStatus;
+        return !report.recipients.empty();
+    }
+    re2::StringPiece input(json);
+    std::string object;
+    while (RE2::FindAndConsume(&input, kObject, &object) &&
+           report.recipients.size() < limits.max_recipients) {
+        RecipientStatus r;
+        RE2::PartialMatch(object, kAddress, &r.final_recipient);
+        RE2::PartialMatch(object, kStatus, &r.status);
+        RE2::PartialMatch(object, kAction, &r.action);
+        RE2::PartialMatch(object, kDiagnostic, &r.diagnostic_code);
+        if (type == "Complaint") {
+            RE2::PartialMatch(json, kFeedbackType, &r.feedback_type);
+        } else if (r.action.empty()) {
+            r.action = "failed";
+        }
+        report.recipients.push_back(std::move(r));
+    }
+    report.format = type == "Complaint" ? ReportFormat::Feedback : ReportFormat::DeliveryStatus;
+    return !report.recipients.empty();
+}
+
 // Recipients of a bounce that has no usable delivery-status part.
 void recipients_from_text(std::string_view text, const std::string& failed_header,
                           const Parts& parts, const ParseLimits& limits, Report& report) {
@@ -495,6 +563,20 @@ util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limi
             r.final_recipient = bare_address(parts.original.to);
         }
         r.diagnostic_code = squeeze(text, 1024);
+        report.recipients.push_back(std::move(r));
+        return report;
+    }
+    if (parse_ses_notification(text, limits, report)) {
+        return report;
+    }
+    // Hotmail/Outlook.com JMRP complaints: the original attached as message/rfc822 under a
+    // "complaint about message from <IP>" subject.
+    if (util::istarts_with(util::trim(report.subject), "complaint about message from")) {
+        report.format = ReportFormat::Feedback;
+        RecipientStatus r;
+        r.final_recipient = bare_address(parts.original.to);
+        r.feedback_type = "abuse";
+        r.diagnostic_code = report.subject;
         report.recipients.push_back(std::move(r));
         return report;
     }
