@@ -24,11 +24,12 @@
 namespace mailwarden::dsn {
 namespace {
 
-// Agreement floors in percent of the corpus's recipient rows (319 in the dev half).
-// Measured 2026-11-23 on the dev half: see the figures printed by this test; the floors sit
-// just under them so that any regression fails. The goal is 95 % on both.
-constexpr double kReasonFloorPercent = 0.0;
-constexpr double kStatusFloorPercent = 0.0;
+// Agreement floors in percent of the corpus's recipient rows (319 in the dev half), set at
+// the figures reached on 2026-11-23: reason 276/319 (86.5 %), status 292/319 (91.5 %),
+// both 265/319 (83.1 %). One lost row (0.31 %) fails the test: no regression. The issue's
+// goal is 95 % on both; raise these when the agreement improves.
+constexpr double kReasonFloorPercent = 86.5;
+constexpr double kStatusFloorPercent = 91.5;
 
 struct Row {
     std::string file;
