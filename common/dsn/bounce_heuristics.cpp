@@ -17,8 +17,9 @@ constexpr std::size_t kMaxDiagnosticBytes = 4096;
 constexpr std::size_t kNearLines = 6;
 
 // Phrases that introduce the returned original message (lower case).
-constexpr std::array<std::string_view, 14> kOriginalMarkers{
+constexpr std::array<std::string_view, 15> kOriginalMarkers{
     "copy of the message",
+    "unsent message follows",
     "original message follows",
     "original message --",
     "unsent message below",
@@ -179,6 +180,12 @@ std::vector<TextFinding> find_failed_recipients(std::string_view text, std::size
         }
         const std::string_view trimmed = util::trim(line);
         if (trimmed.empty()) {
+            continue;
+        }
+        // A Sendmail transcript moves on to another host: what follows is not about the
+        // current recipient.
+        if (util::istarts_with(trimmed, "while talking to")) {
+            current = nullptr;
             continue;
         }
         if (!current->diagnostic.empty()) {

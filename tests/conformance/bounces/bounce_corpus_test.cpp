@@ -25,11 +25,11 @@ namespace mailwarden::dsn {
 namespace {
 
 // Agreement floors in percent of the corpus's recipient rows (319 in the dev half), set at
-// the figures reached on 2026-11-23: reason 276/319 (86.5 %), status 292/319 (91.5 %),
-// both 265/319 (83.1 %). One lost row (0.31 %) fails the test: no regression. The issue's
+// the figures reached on 2026-11-23: reason 277/319 (86.8 %), status 293/319 (91.8 %),
+// both 266/319 (83.4 %). One lost row (0.31 %) fails the test: no regression. The issue's
 // goal is 95 % on both; raise these when the agreement improves.
-constexpr double kReasonFloorPercent = 86.5;
-constexpr double kStatusFloorPercent = 91.5;
+constexpr double kReasonFloorPercent = 86.8;
+constexpr double kStatusFloorPercent = 91.8;
 
 struct Row {
     std::string file;
