@@ -127,6 +127,14 @@ std::vector<RecipientExplanation> explain(const Report& report, const explain::C
                   diagnostic.command != "RCPT"))) {
                 refined = Category::Filtered;
             }
+            // A domain that does not resolve *for now* (4.x.x, still retrying) is a DNS
+            // problem, not yet proof that the domain does not exist.
+            const bool transient = r.action == "delayed" ||
+                                   (field_status && field_status->klass == 4) ||
+                                   (diagnostic.reply_code && *diagnostic.reply_code < 500);
+            if (refined == Category::HostUnknown && transient) {
+                refined = Category::NetworkError;
+            }
             // RFC 3464 §2.3.3: "delayed" means still trying; with no recognisable reason
             // the failure in progress is a time-out.
             if (r.action == "delayed" &&

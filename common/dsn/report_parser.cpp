@@ -520,6 +520,16 @@ util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limi
                             r.diagnostic_code += " " + flat.substr(at, end + 9 - at);
                         } else if (lower.find("refused to talk to me") != std::string::npos) {
                             r.diagnostic_code += " (refused to talk to me)";
+                        } else if (const std::size_t exim = lower.find("remote mail server after ");
+                                   exim != std::string::npos) {
+                            // Exim: "SMTP error from remote mail server after EHLO x:".
+                            const std::size_t from = exim + 19;
+                            const std::size_t colon = flat.find(':', from);
+                            r.diagnostic_code +=
+                                " (SMTP error " +
+                                flat.substr(from, colon == std::string::npos ? std::string::npos
+                                                                             : colon - from) +
+                                ")";
                         }
                         break;
                     }

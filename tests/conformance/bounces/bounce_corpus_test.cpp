@@ -25,11 +25,11 @@ namespace mailwarden::dsn {
 namespace {
 
 // Agreement floors in percent of the corpus's recipient rows (319 in the dev half), set at
-// the figures reached on 2026-11-23: reason 277/319 (86.8 %), status 293/319 (91.8 %),
-// both 266/319 (83.4 %). One lost row (0.31 %) fails the test: no regression. The issue's
+// the figures reached on 2026-11-23: reason 284/319 (89.0 %), status 294/319 (92.1 %),
+// both 273/319 (85.6 %). One lost row (0.31 %) fails the test: no regression. The issue's
 // goal is 95 % on both; raise these when the agreement improves.
-constexpr double kReasonFloorPercent = 86.8;
-constexpr double kStatusFloorPercent = 91.8;
+constexpr double kReasonFloorPercent = 89.0;
+constexpr double kStatusFloorPercent = 92.1;
 
 struct Row {
     std::string file;
