@@ -139,6 +139,22 @@ std::string Keys::sender(std::string_view address) const {
     return prefix_ + "sender:" + key_part(util::to_lower(address));
 }
 
+std::string Keys::rate_limit(std::string_view rule, std::string_view key) const {
+    // A middle segment must not contain the separator; the last one may.
+    const std::string rule_part = rule.find(':') == std::string_view::npos
+                                      ? key_part(rule)
+                                      : "#" + sha256_hex(rule).substr(0, 32);
+    return prefix_ + "rl:" + rule_part + ":" + key_part(key);
+}
+
+std::string Keys::account(std::string_view login) const {
+    return prefix_ + "acct:" + key_part(login);
+}
+
+std::string Keys::held() const {
+    return prefix_ + "held";
+}
+
 std::string Keys::key_part(std::string_view user_text) {
     if (keep_verbatim(user_text)) {
         return std::string(user_text);

@@ -34,6 +34,14 @@ class Keys {
     /// case-insensitively, so "A@X" and "a@x" share a stream.
     std::string sender(std::string_view address) const;
 
+    /// `mw:rl:{rule}:{key}`: a rate-limit bucket (GCRA state; TTL = window). A rule name
+    /// containing ':' is hashed like odd user text, so rule and key never run together.
+    std::string rate_limit(std::string_view rule, std::string_view key) const;
+    /// `mw:acct:{login}`: account state of a SASL login (case kept).
+    std::string account(std::string_view login) const;
+    /// `mw:held`: the set of logins whose mail is held.
+    std::string held() const;
+
     /// A bounded, injective encoding of user text as a key part: the text itself when it
     /// is 1..kMaxKeyPartBytes bytes of printable ASCII (0x21-0x7e) not starting with '#';
     /// otherwise "#" followed by 32 hex digits of its SHA-256. Case is kept.

@@ -23,6 +23,18 @@ TEST(Keys, FollowTheDataModelWithTheConfiguredPrefix) {
     EXPECT_EQ(other.sender("a@x"), "prod:mw:sender:a@x");
 }
 
+TEST(Keys, RateLimitAndAccountKeysFollowTheDataModel) {
+    const Keys keys;
+    EXPECT_EQ(keys.rate_limit("per_login", "alice"), "mw:rl:per_login:alice");
+    EXPECT_EQ(keys.account("Alice"), "mw:acct:Alice");  // logins keep their case
+    EXPECT_EQ(keys.held(), "mw:held");
+    // "a:b" + "c" and "a" + "b:c" must not meet
+    EXPECT_NE(keys.rate_limit("a:b", "c"), keys.rate_limit("a", "b:c"));
+    EXPECT_TRUE(keys.rate_limit("a:b", "c").starts_with("mw:rl:#"));
+    const std::string long_key = keys.rate_limit("r", std::string(4096, 'k'));
+    EXPECT_LE(long_key.size(), std::string("mw:rl:r:").size() + 33);
+}
+
 TEST(Keys, HourStampIsTheUtcHour) {
     EXPECT_EQ(hour_stamp(at_s(0)), "1970010100");
     EXPECT_EQ(hour_stamp(at_s(1'767'225'600 - 1)), "2025123123");
