@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/units.hpp"
+#include "errors.hpp"
 #include "store_access.hpp"
 #include "util/clock.hpp"
 
@@ -103,13 +104,12 @@ void add_events_command(CLI::App& app, const std::string& config_path) {
         q.limit = options->limit;
         auto source = open_event_source(config_path);
         if (!source) {
-            throw CLI::RuntimeError(fmt::format("mailwardenctl: {}", source.error().describe()), 2);
+            fail(source.error().describe());
         }
         auto events = (*source)->query(q);
         if (!events) {
-            throw CLI::RuntimeError(fmt::format("mailwardenctl: cannot read events from {}: {}",
-                                                (*source)->describe(), events.error().describe()),
-                                    2);
+            fail(fmt::format("cannot read events from {}: {}", (*source)->describe(),
+                             events.error().describe()));
         }
         if (options->json) {
             nlohmann::json out = nlohmann::json::array();
