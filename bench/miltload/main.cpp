@@ -48,7 +48,8 @@ void worker(Shared& shared, WorkerStats& stats) {
     bool have = claim(shared, n);
     while (have) {
         const std::uint64_t conn = shared.next_connection.fetch_add(1);
-        auto client = testing::MilterClient::connect(shared.options.socket, timeout);
+        auto client = testing::MilterClient::connect(shared.options.socket, timeout,
+                                                     shared.options.client_nagle);
         if (!client) {
             stats.add_error("connect: " + client.error().message);
             std::this_thread::sleep_for(std::chrono::milliseconds(50));

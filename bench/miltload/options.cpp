@@ -34,6 +34,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     app.add_option("--expect", o.expect,
                    "exit 1 unless every message ends with this action (accept, reject, ...)");
     app.add_flag("--json", o.json, "print the result as JSON");
+    app.add_flag("--client-nagle", o.client_nagle,
+                 "keep Nagle's algorithm on miltload's sockets (default: TCP_NODELAY)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -28,6 +28,7 @@ struct Options {
     int timeout_ms = 10000;     ///< per read
     std::string expect;         ///< fail (exit 1) unless every message ends with this action
     bool json = false;
+    bool client_nagle = false;  ///< leave Nagle on the load generator's own sockets
 };
 
 /// Parses argv; prints usage or an error and returns nullopt (exit code in `exit_code`).

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -313,7 +314,7 @@ PostfixMacros PostfixMacros::defaults(const ConnectInfo& client, std::string que
 
 // ---------------------------------------------------------------------- connection
 
-Result<MilterClient> MilterClient::connect(std::string_view socket, Duration timeout) {
+Result<MilterClient> MilterClient::connect(std::string_view socket, Duration timeout, bool nagle) {
     const auto colon = socket.find(':');
     if (colon == std::string_view::npos) {
         return fail(ErrorCode::InvalidInput, fmt::format("bad socket '{}'", socket));
@@ -364,6 +365,10 @@ Result<MilterClient> MilterClient::connect(std::string_view socket, Duration tim
     ::freeaddrinfo(found);
     if (!fd) {
         return std::unexpected(fd.error());
+    }
+    if (!nagle) {
+        const int on = 1;
+        ::setsockopt(*fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     }
     return MilterClient(*fd);
 }
