@@ -116,15 +116,13 @@ std::vector<RecipientExplanation> explain(const Report& report, const explain::C
         } else {
             match = catalog.classify(diagnostic, context);
             Category refined = match.category;
-            // A recipient refused only after the message was sent (end of DATA) was
-            // accepted at RCPT: a filter refused the content, the mailbox exists.
-            // Likewise (sisimai's rule) when only the text says "user unknown": no address
-            // status (X.1.x) and no sign that the refusal came at RCPT TO.
+            // "User unknown" is also what recipient-side filters say after accepting RCPT TO
+            // (sisimai's rule): a stage-dependent text is a filter decision unless the
+            // refusal came at RCPT TO or carries an X.1.x address code. The code outweighs
+            // the stage: with PIPELINING, Sendmail shows ">>> DATA" before the RCPT reply.
             const bool address_status = diagnostic.status && diagnostic.status->subject == 1;
-            if (refined == Category::UserUnknown &&
-                (diagnostic.command == "DATA" ||
-                 (match.entry != nullptr && match.entry->stage_dependent && !address_status &&
-                  diagnostic.command != "RCPT"))) {
+            if (refined == Category::UserUnknown && !address_status && match.entry != nullptr &&
+                match.entry->stage_dependent && diagnostic.command != "RCPT") {
                 refined = Category::Filtered;
             }
             // A domain that does not resolve *for now* (4.x.x, still retrying) is a DNS

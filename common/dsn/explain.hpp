@@ -2,9 +2,9 @@
 //
 // Joins what the report says (Action, Status, Remote-MTA, Diagnostic-Code) with what the
 // catalog says about the diagnostic, and applies the few rules that need the report's
-// context (a recipient refused after DATA is a filter decision; a delay without a known
-// reason is an expiry in progress). Pure; never fails: unknown input explains as
-// "undefined".
+// context (the SMTP stage decides between "user unknown" and a filter; a delay without a
+// known reason is an expiry in progress; see docs/explanations.md). Pure; never fails: unknown
+// input explains as "undefined".
 #pragma once
 
 #include <optional>

@@ -15,6 +15,7 @@
 #include "dsn/bounce_heuristics.hpp"
 #include "dsn/delivery_status.hpp"
 #include "dsn/report.hpp"
+#include "smtp/diagnostic.hpp"
 #include "util/ascii.hpp"
 #include "util/unique_handle.hpp"
 
@@ -373,6 +374,23 @@ bool parse_ses_notification(std::string_view text, const ParseLimits& limits, Re
     return !report.recipients.empty();
 }
 
+// Postfix's wording of an SMTP stage, as parse_diagnostic reads it back.
+std::string_view stage_phrase(std::string_view verb) {
+    if (verb == "RCPT") {
+        return "RCPT TO";
+    }
+    if (verb == "MAIL") {
+        return "MAIL FROM";
+    }
+    if (verb == "DATA") {
+        return "end of DATA";
+    }
+    if (verb == "CONNECT") {
+        return "initial connection";
+    }
+    return verb;
+}
+
 // Recipients of a bounce that has no usable delivery-status part.
 void recipients_from_text(std::string_view text, const std::string& failed_header,
                           const Parts& parts, const ParseLimits& limits, Report& report) {
@@ -501,9 +519,10 @@ util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limi
                 r.final_recipient = r.original_recipient;
             }
             if (!r.diagnostic_code.empty()) {
-                // Postfix names the SMTP stage only in the human-readable part
-                // ("(in reply to RCPT TO command)"): carry it over to the diagnostic.
-                if (util::to_lower(r.diagnostic_code).find("in reply to") == std::string::npos) {
+                // MTAs often name the SMTP stage only in the human-readable part (Postfix
+                // "(in reply to RCPT TO command)", Exim "after EHLO", Sendmail ">>> RCPT"):
+                // carry it over to the diagnostic in Postfix's words.
+                if (smtp::parse_diagnostic(r.diagnostic_code).command.empty()) {
                     if (!searched) {
                         findings = find_failed_recipients(section, limits.max_recipients);
                         searched = true;
@@ -513,23 +532,13 @@ util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limi
                             continue;
                         }
                         const std::string flat = squeeze(f.diagnostic, f.diagnostic.size());
-                        const std::string lower = util::to_lower(flat);
-                        const std::size_t at = lower.find("(in reply to ");
-                        const std::size_t end = lower.find(" command)", at);
-                        if (at != std::string::npos && end != std::string::npos) {
-                            r.diagnostic_code += " " + flat.substr(at, end + 9 - at);
-                        } else if (lower.find("refused to talk to me") != std::string::npos) {
+                        const std::string stage = smtp::parse_diagnostic(flat).command;
+                        if (util::to_lower(flat).find("refused to talk to me") !=
+                            std::string::npos) {
                             r.diagnostic_code += " (refused to talk to me)";
-                        } else if (const std::size_t exim = lower.find("remote mail server after ");
-                                   exim != std::string::npos) {
-                            // Exim: "SMTP error from remote mail server after EHLO x:".
-                            const std::size_t from = exim + 19;
-                            const std::size_t colon = flat.find(':', from);
+                        } else if (!stage.empty()) {
                             r.diagnostic_code +=
-                                " (SMTP error " +
-                                flat.substr(from, colon == std::string::npos ? std::string::npos
-                                                                             : colon - from) +
-                                ")";
+                                fmt::format(" (in reply to {} command)", stage_phrase(stage));
                         }
                         break;
                     }
