@@ -220,14 +220,12 @@ FetchedRecord Evaluation::fetch(const std::string& domain, std::optional<Result>
         error = Result::TempError;
         return fetched;
     }
-    const dns::TxtRecord* found = nullptr;
     int count = 0;
     std::string text;
     for (const auto& txt : answer.records) {
         std::string joined = txt.text();  // RFC 7208 §3.3: strings joined without spaces
         if (is_spf_record(joined)) {
             ++count;
-            found = &txt;
             text = std::move(joined);
         }
     }
@@ -236,7 +234,6 @@ FetchedRecord Evaluation::fetch(const std::string& domain, std::optional<Result>
     } else if (count > 1) {  // RFC 7208 §4.5: more than one record -> permerror
         fetched.kind = FetchedRecord::Kind::Multiple;
     } else {
-        (void)found;
         auto parsed = parse_record(text);
         fetched.text = text;
         if (parsed) {
