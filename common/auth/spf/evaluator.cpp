@@ -588,6 +588,13 @@ Outcome Evaluator::check_host(const util::IpAddress& ip, std::string_view domain
     outcome.domain = strip_dot(domain);
     outcome.sender = std::string(sender);
     outcome.trace = std::move(evaluation.trace);
+    if (host.result == Result::None || host.result == Result::TempError ||
+        host.result == Result::PermError) {
+        // No term decided; a term matched inside an include before the error is noise.
+        outcome.trace.decided_by.clear();
+        outcome.trace.decided_in.clear();
+        outcome.trace.include_chain.clear();
+    }
     return outcome;
 }
 

@@ -150,6 +150,15 @@ TEST_F(EvaluatorTest, TenIncludesPassElevenDoNot) {
     EXPECT_EQ(mail_from("192.0.2.1", "a@c0.example").result, Result::PermError);  // 11
 }
 
+TEST_F(EvaluatorTest, AnErrorAfterAnEarlierMatchNamesNoDecidingTerm) {
+    zone_.add_txt("mixed.example", "v=spf1 include:_spf.example.com a:dead.example -all");
+    const auto outcome = mail_from("203.0.113.1", "a@mixed.example");
+    EXPECT_EQ(outcome.result, Result::TempError);
+    EXPECT_EQ(outcome.trace.decided_by, "");  // not the "~all" seen inside the include
+    EXPECT_EQ(outcome.trace.error_term, "a:dead.example");
+    EXPECT_THAT(outcome.short_trace(), HasSubstr("problem=a:dead.example: A lookup of "));
+}
+
 TEST_F(EvaluatorTest, VoidLookupLimitGivesPermError) {
     EXPECT_EQ(mail_from("192.0.2.1", "a@twovoids.example").result, Result::Pass);
     const auto outcome = mail_from("192.0.2.1", "a@voids.example");
