@@ -224,22 +224,37 @@ util::Result<Catalog> Catalog::build(std::vector<Entry> entries,
         catalog.category_entries_.push_back(std::move(entry));
     }
 
-    // Each example must match one of its own entry's patterns (matching the *winning*
-    // entry is a property of the whole catalog, checked by the tests).
+    // Each example must match one of its own entry's patterns, and each pattern one of
+    // its entry's examples (classifying to the *winning* entry is a property of the whole
+    // catalog, checked by the tests).
     for (std::size_t p = 0, index = 0; index < catalog.entries_.size(); ++index) {
         const Entry& entry = catalog.entries_[index];
         const std::size_t first = p;
         p += entry.patterns.size();
+        std::vector<std::string> texts;
         for (const std::string& example : entry.examples) {
-            const std::string text = match_text(smtp::parse_diagnostic(example));
+            texts.push_back(match_text(smtp::parse_diagnostic(example)));
+        }
+        for (std::size_t e = 0; e < texts.size(); ++e) {
             bool matched = false;
             for (std::size_t i = first; i < p && !matched; ++i) {
-                matched = catalog.patterns_.match_one(static_cast<int>(i), text, nullptr);
+                matched = catalog.patterns_.match_one(static_cast<int>(i), texts[e], nullptr);
             }
             if (!matched) {
                 return std::unexpected(entry_error(
                     entry, fmt::format("entry '{}': example \"{}\" matches none of its patterns",
-                                       entry.id, example)));
+                                       entry.id, entry.examples[e])));
+            }
+        }
+        for (std::size_t i = first; i < p; ++i) {
+            bool matched = false;
+            for (std::size_t e = 0; e < texts.size() && !matched; ++e) {
+                matched = catalog.patterns_.match_one(static_cast<int>(i), texts[e], nullptr);
+            }
+            if (!matched) {
+                return std::unexpected(entry_error(
+                    entry, fmt::format("entry '{}': pattern /{}/ has no example that it matches",
+                                       entry.id, entry.patterns[i - first])));
             }
         }
     }

@@ -85,6 +85,10 @@ const BadCase kBadCases[] = {
     {"example its pattern does not match",
      "  - id: p\n    category: blocked\n    match: 'spamhaus'\n    examples: ['550 hello']\n", 1, 5,
      "matches none of its patterns"},
+    {"pattern without an example it matches",
+     "  - id: p\n    category: blocked\n    match: ['spamhaus', 'spamcop']\n"
+     "    examples: ['550 listed by spamhaus']\n",
+     1, 5, "pattern /spamcop/ has no example"},
     {"not a status code", "  - id: s\n    category: blocked\n    status: 9.9.9\n", 1, 5,
      "not an enhanced status code"},
     {"not a reply code", "  - id: r\n    category: blocked\n    reply: 999\n", 1, 5,

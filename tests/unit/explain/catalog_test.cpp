@@ -87,6 +87,18 @@ TEST(Catalog, EveryExampleClassifiesToItsOwnEntry) {
     EXPECT_GT(examples, 100);
 }
 
+TEST(Catalog, EveryPatternHasAnExampleItMatches) {
+    // The loader refuses a catalog where it does not hold; count to show it is exercised.
+    std::size_t patterns = 0;
+    for (const Entry& entry : shipped().entries()) {
+        patterns += entry.patterns.size();
+        if (!entry.patterns.empty()) {
+            EXPECT_GE(entry.examples.size(), 1u) << entry.id;
+        }
+    }
+    EXPECT_GT(patterns, 300u);
+}
+
 TEST(Catalog, CodeEntriesAgreeWithTheirClass) {
     for (const Entry& entry : shipped().entries()) {
         if (entry.status.empty() || entry.status[0] == 'x') {
