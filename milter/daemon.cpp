@@ -83,13 +83,10 @@ Daemon* current_daemon() noexcept {
     return g_daemon.load();
 }
 
-Daemon::Daemon(DaemonOptions options, std::shared_ptr<const config::Config> config)
+Daemon::Daemon(DaemonOptions options, std::shared_ptr<const Runtime> runtime)
     : options_(std::move(options)) {
-    listen_ = options_.listen_override.value_or(config->listen);
-    auto runtime = build_runtime(std::move(config));
-    // build_runtime fails only on check construction errors, which load-time validation
-    // already rules out; keep a usable daemon anyway.
-    runtime_.store(runtime ? *runtime : nullptr);
+    listen_ = options_.listen_override.value_or(runtime->config->listen);
+    runtime_.store(std::move(runtime));
     services_.runtime = [this] { return runtime_.load(); };
     services_.record = [this](std::vector<store::Event> events) {
         if (recorder_) {
@@ -273,10 +270,8 @@ int Daemon::run() {
 
     int exit_code = 0;
     while (true) {
-        // XXX: libmilter's own signal thread also waits for SIGHUP/SIGTERM/SIGINT and treats
-        // SIGHUP as "stop". Linux hands a process-directed signal to the main thread first
-        // when that thread does not block it - as here, while it is in sigtimedwait - so
-        // this loop receives them; it returns to sigtimedwait at once after each signal.
+        // Only this thread waits for these signals (see signal_guard.cpp); one that arrives
+        // while a reload runs stays pending until the next sigtimedwait.
         timespec poll{0, std::chrono::duration_cast<std::chrono::nanoseconds>(kSignalPoll).count()};
         const int sig = sigtimedwait(&signals, nullptr, &poll);
         if (sig == SIGHUP) {

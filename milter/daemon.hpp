@@ -31,7 +31,8 @@ struct DaemonOptions {
 
 class Daemon {
   public:
-    Daemon(DaemonOptions options, std::shared_ptr<const config::Config> config);
+    /// `runtime` is the first snapshot (build_runtime of the loaded config).
+    Daemon(DaemonOptions options, std::shared_ptr<const Runtime> runtime);
     ~Daemon();
 
     /// Runs until SIGTERM/SIGINT; returns the process exit code.

@@ -1,6 +1,8 @@
 // main.cpp - `mailwarden`: command line in the habits of OpenDKIM and rspamd.
 //   mailwarden [-c FILE] [-p SOCKET] [--foreground] [--check-config] [--version]
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include "config/loader.hpp"
 #include "log/logging.hpp"
 #include "milter/daemon.hpp"
+#include "milter/runtime.hpp"
 #include "util/version.hpp"
 
 namespace {
@@ -90,13 +93,35 @@ int main(int argc, char** argv) {
         }
         listen = *normalized;
     }
+    auto config = std::make_shared<const config::Config>(std::move(*loaded));
+    // Block the signals the daemon waits for before any thread exists (the resolver starts
+    // one in build_runtime), so that every thread inherits the block.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGHUP);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    auto runtime = milter::build_runtime(config);
+    if (!runtime) {
+        fmt::print(stderr, "mailwarden: invalid configuration:\n{}\n", runtime.error().describe());
+        return 1;
+    }
     if (check_config) {
         fmt::print("{}: configuration OK\n", config_path);
         return 0;
     }
-    auto config = std::make_shared<const config::Config>(std::move(*loaded));
-    if (!foreground && !daemonize()) {
-        return 0;
+    if (!foreground) {
+        // fork() keeps only the calling thread: drop the validated runtime (and its resolver
+        // thread) first and build it again in the detached child.
+        runtime->reset();
+        if (!daemonize()) {
+            return 0;
+        }
+        runtime = milter::build_runtime(config);
+        if (!runtime) {
+            return 1;
+        }
     }
     auto log_config = config->log;
     if (!foreground && log_config.target == config::LogTarget::Stderr) {
@@ -112,6 +137,6 @@ int main(int argc, char** argv) {
         options.listen_override = listen;
     }
     options.foreground = foreground;
-    milter::Daemon daemon(std::move(options), std::move(config));
+    milter::Daemon daemon(std::move(options), std::move(*runtime));
     return daemon.run();
 }

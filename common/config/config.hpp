@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,36 @@ struct HeadersConfig {
     std::string status_name = "X-Mailwarden";
 };
 
+/// The resolver every DNS-based check uses (libunbound), or a static zone for tests.
+struct DnsConfig {
+    milliseconds timeout{5000};                    ///< per query; past it the check sees a timeout
+    std::vector<std::string> forwarders;           ///< "192.0.2.53" or "127.0.0.1@5353"
+    std::string resolv_conf = "/etc/resolv.conf";  ///< used when forwarders is empty
+    std::string trust_anchor;                      ///< DNSSEC root key file; empty = no validation
+    /// Answer every query from this YAML zone instead (the SPF test-suite `zonedata`
+    /// format). For tests, benchmarks and demos only: nothing is asked on the network.
+    std::string zone_file;
+};
+
+/// The SPF check at MAIL FROM (RFC 7208).
+struct SpfConfig {
+    bool enabled = true;
+    bool check_outbound = false;  ///< also check authenticated/trusted senders
+    bool check_helo = false;      ///< check the HELO identity for every message
+    milliseconds result_cache_ttl{300'000};
+    std::size_t result_cache_max_entries = 10'000;
+    milliseconds time_limit{20'000};  ///< RFC 7208 §4.6.4 bound on one evaluation
+    bool defer_fail_to_dmarc = true;  ///< let an enforcing DMARC policy decide a fail
+    bool add_received_spf_header = true;
+    std::string authserv_id;  ///< empty: the hostname
+    bool warn_only = false;   ///< mode: warn
+    /// Action per result name (pass, fail, softfail, neutral, none, temperror, permerror).
+    std::map<std::string, policy::Action> actions = {
+        {"fail", policy::Action::Reject},
+        {"temperror", policy::Action::Tempfail},
+    };
+};
+
 /// The daemon's read-only HTTP control API (events, status) for mailwardenctl and, later,
 /// the dashboard. Loopback by default; it never changes anything.
 struct ControlConfig {
@@ -116,6 +147,8 @@ struct Config {
     std::vector<util::Cidr> trusted_networks;  ///< clients here count as outbound
     HeadersConfig headers;
     ControlConfig control;
+    DnsConfig dns;
+    SpfConfig spf;
     std::vector<AccessRule> access_list;
 };
 

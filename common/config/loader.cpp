@@ -520,6 +520,69 @@ void load_control(Section& root, ControlConfig& control) {
     });
 }
 
+void load_dns(Section& root, DnsConfig& dns) {
+    root.field("dns", [&](const YAML::Node& n) {
+        Section s(root.ctx(), n, "dns");
+        read_duration(s, "timeout", dns.timeout, milliseconds{10}, milliseconds{60'000});
+        std::vector<YAML::Mark> marks;
+        read_string_list(s, "forwarders", dns.forwarders, &marks);
+        for (std::size_t i = 0; i < dns.forwarders.size(); ++i) {
+            const auto& f = dns.forwarders[i];
+            const auto at = f.find('@');
+            const bool ok = util::IpAddress::parse(f.substr(0, at)).has_value() &&
+                            (at == std::string::npos ||
+                             (at + 1 < f.size() &&
+                              f.find_first_not_of("0123456789", at + 1) == std::string::npos));
+            if (!ok) {
+                s.ctx().error(marks[i], fmt::format("'dns.forwarders': '{}' is not IP or "
+                                                    "IP@PORT",
+                                                    f));
+            }
+        }
+        read_string(s, "resolv_conf", dns.resolv_conf);
+        read_string(s, "trust_anchor", dns.trust_anchor);
+        read_string(s, "zone_file", dns.zone_file);
+    });
+}
+
+void load_spf(Section& root, SpfConfig& spf) {
+    root.field("spf", [&](const YAML::Node& n) {
+        Section s(root.ctx(), n, "spf");
+        read_bool(s, "enabled", spf.enabled);
+        read_bool(s, "check_outbound", spf.check_outbound);
+        read_bool(s, "check_helo", spf.check_helo);
+        read_duration(s, "result_cache_ttl", spf.result_cache_ttl, milliseconds{0},
+                      milliseconds{86'400'000});
+        read_int(s, "result_cache_max_entries", spf.result_cache_max_entries, 0, 10'000'000);
+        read_duration(s, "time_limit", spf.time_limit, milliseconds{100}, milliseconds{120'000});
+        read_bool(s, "defer_fail_to_dmarc", spf.defer_fail_to_dmarc);
+        read_bool(s, "add_received_spf_header", spf.add_received_spf_header);
+        read_string(s, "authserv_id", spf.authserv_id);
+        read_enum(s, "mode", spf.warn_only, {{"enforce", false}, {"warn", true}});
+        s.field("actions", [&](const YAML::Node& a) {
+            Section as(s.ctx(), a, "spf.actions");
+            for (const char* result :
+                 {"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"}) {
+                as.field(result, [&](const YAML::Node& v) {
+                    std::string text;
+                    if (!scalar(s.ctx(), v, as.child(result), text)) {
+                        return;
+                    }
+                    const auto action = policy::parse_action(text);
+                    if (!action || *action == policy::Action::Accept) {
+                        s.ctx().error(v.Mark(), fmt::format("'spf.actions.{}' must be one of "
+                                                            "continue, reject, tempfail, "
+                                                            "quarantine, discard, not '{}'",
+                                                            result, text));
+                        return;
+                    }
+                    spf.actions[result] = *action;
+                });
+            }
+        });
+    });
+}
+
 Config load_root(Context& ctx, const YAML::Node& doc) {
     Config config;
     Section root(ctx, doc, "");
@@ -550,6 +613,8 @@ Config load_root(Context& ctx, const YAML::Node& doc) {
     read_cidrs(root, "trusted_networks", config.trusted_networks);
     load_headers(root, config.headers);
     load_control(root, config.control);
+    load_dns(root, config.dns);
+    load_spf(root, config.spf);
     root.field("access_list", [&](const YAML::Node& n) {
         if (n.IsNull()) {
             return;
