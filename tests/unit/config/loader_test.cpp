@@ -65,6 +65,12 @@ TEST(ConfigLoader, EachKindOfErrorNamesFileLineAndColumn) {
          "bad pattern 'a b@c'"},
         {"yaml syntax", "store: { backend: memory\n", 2, 1, "end of map flow not found"},
         {"bad socket mode", "socket: { mode: \"0999\" }\n", 1, 17, "octal mode"},
+        {"bad forwarder", "dns: { forwarders: [\"127.0.0.1@53\", \"resolver\"] }\n", 1, 37,
+         "'dns.forwarders': 'resolver' is not IP or IP@PORT"},
+        {"bad spf action", "spf: { actions: { fail: bounce } }\n", 1, 25,
+         "'spf.actions.fail' must be one of continue"},
+        {"unknown spf result", "spf: { actions: { failed: reject } }\n", 1, 19,
+         "unknown key 'failed' in 'spf.actions'"},
         {"bad control listen", "control: { listen: \"localhost\" }\n", 1, 20,
          "'control.listen' must be HOST:PORT"},
     };
@@ -112,6 +118,8 @@ store:
 events: { queue_capacity: 500, batch_size: 10, journal: /tmp/j, journal_max_size: 64MB }
 trusted_networks: ["192.0.2.0/24", "2001:db8::/32"]
 control: { listen: "[::1]:9000" }
+dns: { timeout: 2s, forwarders: ["192.0.2.53", "127.0.0.1@5353"] }
+spf: { check_helo: true, mode: warn, actions: { softfail: quarantine } }
 access_list:
   - name: spammers
     sender: ["spammer@example.com", "@bad.example", ".worse.example", "<>"]
@@ -138,11 +146,17 @@ access_list:
     ASSERT_EQ(c.trusted_networks.size(), 2u);
     EXPECT_EQ(c.control.host, "::1");
     EXPECT_EQ(c.control.port, 9000);
+    EXPECT_EQ(c.dns.timeout, std::chrono::seconds(2));
+    EXPECT_EQ(c.dns.forwarders.size(), 2u);
+    EXPECT_TRUE(c.spf.check_helo);
+    EXPECT_TRUE(c.spf.warn_only);
+    EXPECT_EQ(c.spf.actions.at("softfail"), policy::Action::Quarantine);
+    EXPECT_EQ(c.spf.actions.at("fail"), policy::Action::Reject) << "defaults stay";
     ASSERT_EQ(c.access_list.size(), 3u);
     EXPECT_EQ(c.access_list[0].name, "spammers");
     EXPECT_EQ(c.access_list[0].patterns.size(), 4u);
     EXPECT_EQ(c.access_list[0].code, 554);
-    EXPECT_EQ(c.access_list[0].where.line, 15);
+    EXPECT_EQ(c.access_list[0].where.line, 17);
     EXPECT_EQ(c.access_list[1].field, AccessField::Client);
     EXPECT_TRUE(c.access_list[1].warn_only);
     EXPECT_EQ(c.access_list[1].name, "access_list[1]");
