@@ -38,6 +38,7 @@ const std::vector<std::string> kZone = {
     "host.test.example. 300 IN A 192.0.2.11",
     "host.test.example. 300 IN A 5.6.7.10",
     "host.test.example. 300 IN AAAA 2001:db8::10",
+    R"(odd\032name%.test.example. 300 IN A 192.0.2.50)",
     "test.example. 300 IN MX 10 host.test.example.",
     "test.example. 300 IN MX 20 backup.test.example.",
     "10.7.6.5.in-addr.arpa. 300 IN PTR host.test.example.",
@@ -101,6 +102,13 @@ TEST_F(UnboundResolverTest, AddressMxAndPtrRecords) {
     const auto ptr = resolver_->ptr(util::IpAddress::v4(5, 6, 7, 10));
     ASSERT_EQ(ptr.rcode, Rcode::NoError);
     EXPECT_THAT(ptr.records, ElementsAre("host.test.example"));
+}
+
+TEST_F(UnboundResolverTest, NamesWithSpacesFromMacrosAreQueriedAsOneLabel) {
+    // %_ in an SPF macro puts a space into a label (RFC 7208 §7.1).
+    const auto answer = resolver_->a("odd name%.test.example");
+    ASSERT_EQ(answer.rcode, Rcode::NoError);
+    EXPECT_THAT(answer.records, ElementsAre(util::IpAddress::v4(192, 0, 2, 50)));
 }
 
 TEST_F(UnboundResolverTest, NxDomainAndNoDataStayApart) {
