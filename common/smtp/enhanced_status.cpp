@@ -52,7 +52,8 @@ std::size_t enhanced_status_length(std::string_view text) noexcept {
 }
 
 std::optional<EnhancedStatus> parse_enhanced_status(std::string_view text) noexcept {
-    if (enhanced_status_length(text) != text.size()) {
+    const std::size_t length = enhanced_status_length(text);
+    if (length == 0 || length != text.size()) {
         return std::nullopt;
     }
     EnhancedStatus status;

@@ -28,6 +28,7 @@ TEST(EnhancedStatus, ValidatesTheGrammarExactly) {
     }
     EXPECT_EQ(parse_enhanced_status("5.7.26"), (EnhancedStatus{5, 7, 26}));
     EXPECT_FALSE(parse_enhanced_status("5.7.26 "));
+    EXPECT_FALSE(parse_enhanced_status(""));
 }
 
 TEST(Reply, BuildsMultiLineWireForm) {
