@@ -20,7 +20,7 @@ namespace mailwarden::store {
 
 /// Bounds of a MemoryBucketStore.
 struct MemoryBucketOptions {
-    std::size_t max_entries = 1'000'000;  ///< buckets tracked at most (about 100 B each)
+    std::size_t max_entries = 1'000'000;               ///< buckets tracked at most
     std::chrono::milliseconds sweep_interval{10'000};  ///< caller time between sweeps
 };
 

@@ -29,7 +29,7 @@ util::Result<long long> integer_at(const redisReply& reply, std::size_t i) {
 }  // namespace
 
 RedisBucketStore::RedisBucketStore(RedisStore& redis)
-    : redis_(redis), script_{kGcraCheckScript.name, kGcraCheckLua} {}
+    : redis_(redis), script_{"gcra_check", kGcraCheckLua} {}
 
 std::string RedisBucketStore::redis_key(std::string_view bucket_key) const {
     return redis_.keys().prefix() + "rl:" + std::string(bucket_key);

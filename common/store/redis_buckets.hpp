@@ -18,10 +18,8 @@
 
 namespace mailwarden::store {
 
-/// The text of scripts/gcra_check.lua.
+/// The text of scripts/gcra_check.lua (registered with ScriptRegistry as "gcra_check").
 extern const std::string_view kGcraCheckLua;
-/// The script as registered with ScriptRegistry.
-inline constexpr Script kGcraCheckScript{"gcra_check", {}};
 
 /// BucketStore on a RedisStore (whose pool, scripts and key prefix it uses); `source` of
 /// its outcomes is "redis". The RedisStore must outlive it.
