@@ -1,4 +1,7 @@
 // options.cpp - CLI11 parsing and validation of miltload's options.
+//
+// -n and -t exclude each other; ranges are checked here so that the workers never see a
+// zero connection count, an empty IP pattern or a body chunk above 64 KiB - 1.
 #include "miltload/options.hpp"
 
 #include <CLI/CLI.hpp>

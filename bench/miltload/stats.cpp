@@ -1,4 +1,8 @@
 // stats.cpp - percentiles and the two output formats.
+//
+// Latencies are per message, from the MAIL packet to the final end-of-message reply
+// (connection setup excluded, counted apart); percentiles use the nearest rank on the
+// sorted, merged samples of all workers.
 #include "miltload/stats.hpp"
 
 #include <algorithm>

@@ -1,4 +1,8 @@
 // workload.cpp - message sources and envelope patterns.
+//
+// .eml files are split at the first empty line; folded header lines stay folded (an MTA
+// passes them so); line ends become CRLF. Envelope numbers are derived from the message
+// and connection counters so that a run is reproducible.
 #include "miltload/workload.hpp"
 
 #include <fstream>

@@ -1,4 +1,8 @@
 // daemon_fixture.cpp - start, reload and stop of the real daemon for tests.
+//
+// Readiness is a successful milter connect (inet and unix alike), bounded by
+// Options::start_timeout; a daemon that exits or never listens gives an error carrying its
+// log, so a failing test shows why.
 #include "support/daemon_fixture.hpp"
 
 #include <signal.h>
@@ -16,6 +20,8 @@ std::string default_daemon_config() {
     return R"(listen: "inet:@PORT@@127.0.0.1"
 store: { backend: memory }
 events: { journal: @DIR@/events.journal }
+spf: { enabled: false }  # hermetic: no DNS from tests that are not about SPF
+control: { enabled: false }
 access_list:
   - sender: ["blocked@remote.test", "@blocked.test"]
     action: reject

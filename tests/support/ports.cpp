@@ -1,4 +1,8 @@
 // ports.cpp - bind to port 0 and read back what the kernel chose.
+//
+// The port is released before it is used, so another process could take it in between;
+// on a test machine that is rare, and the server that loses the race fails to start with
+// a clear error rather than a hang.
 #include "support/ports.hpp"
 
 #include <arpa/inet.h>

@@ -1,4 +1,8 @@
-// smtp_client.cpp - line reading with deadlines over a blocking-free socket.
+// smtp_client.cpp - the SMTP client of the end-to-end tests.
+//
+// Replies are read line by line with a deadline and kept verbatim, continuation lines
+// included, so a test can compare a milter's multi-line reply exactly as Postfix relayed it.
+// DATA is dot-stuffed; AUTH PLAIN is the only mechanism (the private Postfix offers it).
 #include "support/smtp_client.hpp"
 
 #include <arpa/inet.h>

@@ -1,4 +1,8 @@
 // temp_dir.cpp - mkdtemp-based temporary directories and whole-file helpers.
+//
+// Directories are created 0700 under $TMPDIR (tests that need other users to enter them,
+// like the private Postfix, chmod them). Files are written to a temporary name and renamed,
+// so a daemon that reloads never reads half a config.
 #include "support/temp_dir.hpp"
 
 #include <unistd.h>
