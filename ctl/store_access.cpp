@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/loader.hpp"
+#include "store/options_from_config.hpp"
 #include "store/redis_store.hpp"
 
 namespace mailwarden::ctl {
@@ -91,14 +92,8 @@ util::Result<std::unique_ptr<EventSource>> open_event_source(const std::string& 
     }
     const auto& c = *loaded;
     if (c.store.backend == config::StoreBackend::Redis) {
-        store::RedisOptions o;
-        o.host = c.store.redis.host;
-        o.port = c.store.redis.port;
-        o.unix_socket = c.store.redis.unix_socket;
-        o.password = c.store.redis.password;
-        o.db = c.store.redis.db;
-        o.prefix = c.store.redis.prefix;
-        o.connect_timeout = c.store.redis.connect_timeout;
+        // Reading may scan a long stream: allow more than the daemon's SMTP-path timeout.
+        store::RedisOptions o = store::redis_options(c);
         o.command_timeout =
             std::max(c.store.redis.command_timeout, std::chrono::milliseconds(5000));
         o.pool_size = 1;
