@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/spf/evaluator.hpp"
 #include "policy/stage.hpp"
 #include "smtp/address.hpp"
 #include "util/ip_address.hpp"
@@ -50,6 +51,8 @@ struct MessageInfo {
     std::vector<HeaderField> headers;
     std::uint64_t body_bytes = 0;
     Direction direction = Direction::Inbound;
+    /// Typed outcomes of checks that later checks depend on (DMARC reads SPF's).
+    std::optional<auth::spf::Outcome> spf;
 };
 
 /// The connection plus the current message.

@@ -33,8 +33,7 @@ class SpfRun final : public CheckRun {
         if (!outcome) {
             return Decision::none();
         }
-        // TODO(#3): store *outcome in the Transaction's typed SPF slot once it exists, so
-        // the DMARC check can read it (STYLE §6.2).
+        tx.message.spf = *outcome;  // for the DMARC check (STYLE §6.2)
         return check_.decide(*outcome, tx);
     }
 

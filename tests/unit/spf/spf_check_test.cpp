@@ -96,6 +96,16 @@ TEST_F(SpfCheckTest, PassAddsTheHeaderAndNoOpinion) {
                                                "bob@example.com designates 192.0.2.10"));
 }
 
+TEST_F(SpfCheckTest, TheOutcomeIsLeftInTheTransactionForDmarc) {
+    const auto check = make();
+    Transaction t = tx("192.0.2.10", "<bob@example.com>");
+    auto r = check.start(t);
+    r->on(Stage::MailFrom, t);
+    ASSERT_TRUE(t.message.spf.has_value());
+    EXPECT_EQ(t.message.spf->result, auth::spf::Result::Pass);
+    EXPECT_EQ(t.message.spf->domain, "example.com");
+}
+
 TEST_F(SpfCheckTest, EnforcingDmarcTakesOverAFail) {
     const auto check = make();
     const Decision d = run(check, tx("203.0.113.9", "<a@dmarc-reject.example>"));
