@@ -18,6 +18,7 @@
 #include "milter/listener.hpp"
 #include "milter/privileges.hpp"
 #include "store/memory_store.hpp"
+#include "store/options_from_config.hpp"
 #include "store/redis_store.hpp"
 #include "util/version.hpp"
 
@@ -28,7 +29,7 @@ namespace {
 std::atomic<Daemon*> g_daemon{nullptr};
 
 constexpr auto kSignalPoll = std::chrono::milliseconds(500);
-constexpr auto kMilterThreadJoinBudget = std::chrono::seconds(5);
+constexpr auto kMilterThreadJoinBudget = std::chrono::milliseconds(500);
 
 sigset_t handled_signals() {
     sigset_t set;
@@ -37,24 +38,6 @@ sigset_t handled_signals() {
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     return set;
-}
-
-store::RedisOptions redis_options(const config::Config& c) {
-    store::RedisOptions o;
-    o.host = c.store.redis.host;
-    o.port = c.store.redis.port;
-    o.unix_socket = c.store.redis.unix_socket;
-    o.password = c.store.redis.password;
-    o.db = c.store.redis.db;
-    o.prefix = c.store.redis.prefix;
-    o.connect_timeout = c.store.redis.connect_timeout;
-    o.command_timeout = c.store.redis.command_timeout;
-    o.pool_size = static_cast<std::size_t>(c.store.redis.pool_size);
-    o.stream_maxlen = c.events.stream_max_length;
-    o.sender_stream_maxlen = c.events.sender_stream_max_length;
-    o.counter_ttl = std::chrono::duration_cast<std::chrono::seconds>(c.events.counter_retention);
-    o.event_ttl = o.counter_ttl;
-    return o;
 }
 
 // Settings that only a restart changes; a reload that changes them says so.
@@ -97,6 +80,7 @@ Daemon::Daemon(DaemonOptions options, std::shared_ptr<const Runtime> runtime)
     };
     services_.clock = &clock_;
     services_.messages_in_flight = &messages_in_flight_;
+    services_.draining = &draining_;
 }
 
 Daemon::~Daemon() {
@@ -148,7 +132,7 @@ util::Result<void> Daemon::drop_privileges() {
 util::Result<void> Daemon::start_store() {
     const auto& config = *runtime_.load()->config;
     if (config.store.backend == config::StoreBackend::Redis) {
-        store_ = std::make_shared<store::RedisStore>(redis_options(config));
+        store_ = std::make_shared<store::RedisStore>(store::redis_options(config));
         if (auto ping = store_->ping(); !ping) {
             spdlog::warn(
                 "redis at {}:{} does not answer yet ({}); events go to the journal "
@@ -220,15 +204,17 @@ bool Daemon::reload() {
 }
 
 void Daemon::stop_gracefully() {
+    const auto timeout = runtime_.load()->config->shutdown_timeout;
     spdlog::info(
-        "stopping: no new connections; waiting up to {} ms for {} message(s) in "
-        "flight",
-        runtime_.load()->config->shutdown_timeout.count(), messages_in_flight_.load());
-    smfi_stop();
-    const auto deadline =
-        std::chrono::steady_clock::now() + runtime_.load()->config->shutdown_timeout;
+        "stopping: new messages are tempfailed; waiting up to {} ms for {} message(s) "
+        "in flight",
+        timeout.count(), messages_in_flight_.load());
+    // XXX: smfi_stop() must wait: once it is called, libmilter's worker pool stops reading
+    // the sessions it has, so a message in flight would never get its answer.
+    draining_ = true;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (messages_in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (messages_in_flight_.load() > 0) {
         spdlog::warn(
@@ -236,6 +222,7 @@ void Daemon::stop_gracefully() {
             "milter_default_action to them",
             messages_in_flight_.load());
     }
+    smfi_stop();
 }
 
 int Daemon::run() {

@@ -56,6 +56,7 @@ class Daemon {
     std::unique_ptr<ControlServer> control_;
     util::SystemClock clock_;
     std::atomic<int> messages_in_flight_{0};
+    std::atomic<bool> draining_{false};
     SessionServices services_;
     std::string listen_;
 };

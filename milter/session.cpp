@@ -69,6 +69,19 @@ bool Session::non_smtp() const {
 }
 
 Outcome Session::on_mail(MtaContext& mta, std::span<const std::string> args) {
+    if (services_.draining != nullptr && services_.draining->load()) {
+        // Stopping: what the MTA would do with the milter gone (milter_default_action =
+        // tempfail), said in plain words; the client retries in a moment.
+        spdlog::info("{}: new message tempfailed: mailwarden is stopping", queue_id());
+        const smtp::Reply reply{451,
+                                "4.3.2",
+                                {"The mail filter is restarting; please try "
+                                 "again in a moment"}};
+        if (auto r = mta.set_reply(reply); !r) {
+            spdlog::warn("{}: set reply failed: {}", queue_id(), r.error().describe());
+        }
+        return Outcome::Tempfail;
+    }
     begin_message();
     refresh_queue_id(mta);
     auto& msg = tx_.message;

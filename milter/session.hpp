@@ -32,6 +32,8 @@ struct SessionServices {
     std::function<void(std::vector<store::Event>)> record;    ///< never blocks
     const util::Clock* clock = nullptr;
     std::atomic<int>* messages_in_flight = nullptr;  ///< for graceful stop
+    /// Set while stopping: new messages are tempfailed, those in flight finish.
+    const std::atomic<bool>* draining = nullptr;
 };
 
 class Session {

@@ -635,6 +635,10 @@ Config load_root(Context& ctx, const YAML::Node& doc) {
 
 util::Result<std::string> normalize_listen(std::string_view spec) {
     spec = util::trim(spec);
+    if (spec.find_first_of(" \t\r\n") != std::string_view::npos) {
+        return util::fail(util::ErrorCode::InvalidInput,
+                          fmt::format("'{}': a socket has no spaces", spec));
+    }
     const auto colon = spec.find(':');
     if (colon == std::string_view::npos) {
         return util::fail(util::ErrorCode::InvalidInput,

@@ -197,8 +197,8 @@ TEST(NormalizeListen, AcceptsLibmilterAndPostfixForms) {
         ASSERT_TRUE(n.has_value()) << n.error().message;
         EXPECT_EQ(*n, c.out);
     }
-    for (const char* bad : {"", "8891", "inet:", "inet:0@h", "inet:x@h", "unix:relative", "tcp:1@h",
-                            "inet:host:99999"}) {
+    for (const char* bad : {"", "8891", "inet:", "inet:0@h", "inet:x@h", "unix:relative",
+                            "inet:1@127.0.0.1 x", "tcp:1@h", "inet:host:99999"}) {
         SCOPED_TRACE(bad);
         EXPECT_THAT(normalize_listen(bad), HasError(util::ErrorCode::InvalidInput));
     }

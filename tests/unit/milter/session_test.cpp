@@ -25,6 +25,7 @@ class SessionTest : public ::testing::Test {
     void SetUp() override {
         use_config(R"(
 hostname: mx.test
+spf: { enabled: false }  # unit tests ask no DNS
 trusted_networks: ["10.0.0.0/8"]
 access_list:
   - sender: ["blocked@remote.test"]
@@ -48,6 +49,7 @@ access_list:
         };
         services_.clock = &clock_;
         services_.messages_in_flight = &in_flight_;
+        services_.draining = &draining_;
         session_ = std::make_unique<Session>(services_);
         session_->on_connect(mta_, "client.remote.test", *util::IpAddress::parse("203.0.113.5"),
                              40000);
@@ -71,6 +73,7 @@ access_list:
     SessionServices services_;
     FakeClock clock_;
     std::atomic<int> in_flight_{0};
+    std::atomic<bool> draining_{false};
     std::vector<store::Event> events_;
     FakeMtaContext mta_;
     std::unique_ptr<Session> session_;
@@ -173,7 +176,7 @@ TEST_F(SessionTest, NonSmtpRefusalWaitsForEndOfMessageAndBouncesAreNeverRefused)
 TEST_F(SessionTest, ReloadAppliesFromTheNextMessage) {
     mail("<blocked@remote.test>");
     session_->on_abort();
-    use_config("hostname: mx2.test\n");
+    use_config("hostname: mx2.test\nspf: { enabled: false }\n");
     EXPECT_EQ(mail("<blocked@remote.test>"), Outcome::Continue);
     EXPECT_EQ(eom(), Outcome::Accept);
     EXPECT_THAT(mta_.added_headers.back().second, HasSubstr("mx2.test"));
@@ -189,6 +192,19 @@ TEST_F(SessionTest, AbsentMacrosAndGarbageAddressesAreHandled) {
     const std::vector<std::string> args{"<x@y>"};
     EXPECT_EQ(fresh.on_rcpt(mta_, args), Outcome::Continue);
     EXPECT_EQ(fresh.on_end_of_message(mta_), Outcome::Accept);
+}
+
+TEST_F(SessionTest, WhileStoppingNewMessagesAreTempfailedAndTheOneInFlightFinishes) {
+    EXPECT_EQ(mail("<alice@remote.test>"), Outcome::Continue);
+    draining_ = true;
+    EXPECT_EQ(rcpt("<bob@local.test>"), Outcome::Continue);
+    EXPECT_EQ(eom(), Outcome::Accept) << "the message in flight completes";
+    EXPECT_EQ(in_flight_.load(), 0);
+    EXPECT_EQ(mail("<carol@remote.test>"), Outcome::Tempfail);
+    ASSERT_TRUE(mta_.reply.has_value());
+    EXPECT_EQ(mta_.reply->code, 451);
+    EXPECT_EQ(mta_.reply->enhanced, "4.3.2");
+    EXPECT_EQ(in_flight_.load(), 0);
 }
 
 TEST_F(SessionTest, DestroyingASessionMidMessageReleasesTheInFlightCount) {
