@@ -22,6 +22,7 @@ using namespace std::chrono_literals;
 constexpr std::string_view kConfig = R"(listen: "inet:@PORT@@127.0.0.1"
 store: @STORE@
 events: { journal: @DIR@/events.journal, flush_interval: 50ms }
+spf: { enabled: false }
 control: { listen: "127.0.0.1:@CONTROL@" }
 access_list:
   - sender: ["blocked@remote.test"]
