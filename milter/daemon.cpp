@@ -17,9 +17,6 @@
 #include "milter/callbacks.hpp"
 #include "milter/listener.hpp"
 #include "milter/privileges.hpp"
-#include "store/memory_store.hpp"
-#include "store/options_from_config.hpp"
-#include "store/redis_store.hpp"
 #include "util/version.hpp"
 
 namespace mailwarden::milter {
@@ -66,8 +63,8 @@ Daemon* current_daemon() noexcept {
     return g_daemon.load();
 }
 
-Daemon::Daemon(DaemonOptions options, std::shared_ptr<const Runtime> runtime)
-    : options_(std::move(options)) {
+Daemon::Daemon(DaemonOptions options, Backends backends, std::shared_ptr<const Runtime> runtime)
+    : options_(std::move(options)), backends_(std::move(backends)) {
     listen_ = options_.listen_override.value_or(runtime->config->listen);
     runtime_.store(std::move(runtime));
     services_.runtime = [this] { return runtime_.load(); };
@@ -131,18 +128,14 @@ util::Result<void> Daemon::drop_privileges() {
 
 util::Result<void> Daemon::start_store() {
     const auto& config = *runtime_.load()->config;
+    store_ = backends_.store;
     if (config.store.backend == config::StoreBackend::Redis) {
-        store_ = std::make_shared<store::RedisStore>(store::redis_options(config));
         if (auto ping = store_->ping(); !ping) {
             spdlog::warn(
                 "redis at {}:{} does not answer yet ({}); events go to the journal "
-                "until it does",
+                "and rate limits to the local limiter until it does",
                 config.store.redis.host, config.store.redis.port, ping.error().describe());
         }
-    } else {
-        store::MemoryStoreOptions o;
-        o.event_capacity = config.store.memory_max_events;
-        store_ = std::make_shared<store::MemoryStore>(o);
     }
     store::RecorderOptions r;
     r.queue_capacity = config.events.queue_capacity;
@@ -186,7 +179,7 @@ bool Daemon::reload() {
         return false;
     }
     auto fresh = std::make_shared<const config::Config>(std::move(*loaded));
-    auto runtime = build_runtime(fresh);
+    auto runtime = build_runtime(fresh, backends_);
     if (!runtime) {
         spdlog::error("reload failed; keeping the running configuration: {}",
                       runtime.error().describe());

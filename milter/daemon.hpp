@@ -31,8 +31,8 @@ struct DaemonOptions {
 
 class Daemon {
   public:
-    /// `runtime` is the first snapshot (build_runtime of the loaded config).
-    Daemon(DaemonOptions options, std::shared_ptr<const Runtime> runtime);
+    /// `runtime` is the first snapshot, built with `backends` (which outlive reloads).
+    Daemon(DaemonOptions options, Backends backends, std::shared_ptr<const Runtime> runtime);
     ~Daemon();
 
     /// Runs until SIGTERM/SIGINT; returns the process exit code.
@@ -51,6 +51,7 @@ class Daemon {
 
     DaemonOptions options_;
     std::atomic<std::shared_ptr<const Runtime>> runtime_;
+    Backends backends_;
     std::shared_ptr<store::Store> store_;
     std::unique_ptr<store::EventRecorder> recorder_;
     std::unique_ptr<ControlServer> control_;

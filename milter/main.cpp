@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    auto runtime = milter::build_runtime(config);
+    auto backends = milter::make_backends(*config);
+    auto runtime = milter::build_runtime(config, backends);
     if (!runtime) {
         fmt::print(stderr, "mailwarden: invalid configuration:\n{}\n", runtime.error().describe());
         return 1;
@@ -118,7 +119,7 @@ int main(int argc, char** argv) {
         if (!daemonize()) {
             return 0;
         }
-        runtime = milter::build_runtime(config);
+        runtime = milter::build_runtime(config, backends);
         if (!runtime) {
             return 1;
         }
@@ -137,6 +138,6 @@ int main(int argc, char** argv) {
         options.listen_override = listen;
     }
     options.foreground = foreground;
-    milter::Daemon daemon(std::move(options), std::move(*runtime));
+    milter::Daemon daemon(std::move(options), std::move(backends), std::move(*runtime));
     return daemon.run();
 }

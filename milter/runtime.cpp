@@ -12,7 +12,15 @@
 #include "dns/static_resolver.hpp"
 #include "dns/unbound_resolver.hpp"
 #include "policy/checks/access_list_check.hpp"
+#include "policy/checks/ratelimit_check.hpp"
 #include "policy/checks/spf_check.hpp"
+#include "ratelimit/rule.hpp"
+#include "store/fallback_buckets.hpp"
+#include "store/memory_buckets.hpp"
+#include "store/memory_store.hpp"
+#include "store/options_from_config.hpp"
+#include "store/redis_buckets.hpp"
+#include "store/redis_store.hpp"
 
 namespace mailwarden::milter {
 
@@ -84,16 +92,122 @@ policy::SpfCheckSettings spf_settings(const config::Config& config, const std::s
     return s;
 }
 
+// Redis buckets that fall back to a local limiter; owns the chain it builds.
+class OwnedFallbackBuckets final : public store::BucketStore {
+  public:
+    OwnedFallbackBuckets(std::shared_ptr<store::RedisStore> redis,
+                         store::FallbackBucketOptions options)
+        : redis_(std::move(redis)), shared_(*redis_), fallback_(shared_, std::move(options)) {}
+    std::string_view kind() const override { return fallback_.kind(); }
+    util::Result<ratelimit::BucketOutcome> check_and_consume(
+        std::span<const ratelimit::BucketRequest> requests, util::SystemTime now) override {
+        return fallback_.check_and_consume(requests, now);
+    }
+    util::Result<std::vector<ratelimit::BucketUsage>> peek(
+        std::span<const ratelimit::BucketRequest> requests, util::SystemTime now) override {
+        return fallback_.peek(requests, now);
+    }
+
+  private:
+    std::shared_ptr<store::RedisStore> redis_;
+    store::RedisBucketStore shared_;
+    store::FallbackBucketStore fallback_;
+};
+
+util::Result<ratelimit::Rule> rate_rule(const config::RateRuleConfig& c) {
+    auto fail = [&](const util::Error& e) {
+        util::Error out{util::ErrorCode::Config,
+                        fmt::format("ratelimit rule '{}': {}", c.name, e.message), c.where};
+        return std::unexpected(out);
+    };
+    ratelimit::Rule rule;
+    rule.name = c.name;
+    auto key = ratelimit::parse_key(c.key);
+    if (!key)
+        return fail(key.error());
+    rule.key = *key;
+    auto counts = ratelimit::parse_counts(c.counts);
+    if (!counts)
+        return fail(counts.error());
+    rule.counts = *counts;
+    auto scope = ratelimit::parse_scope(c.scope);
+    if (!scope)
+        return fail(scope.error());
+    rule.scope = *scope;
+    auto action = ratelimit::parse_action(c.action);
+    if (!action)
+        return fail(action.error());
+    rule.action = *action;
+    for (const auto& text : c.limits) {
+        auto w = ratelimit::parse_rate(text);
+        if (!w)
+            return fail(w.error());
+        rule.windows.push_back(*w);
+    }
+    rule.exempt_logins = c.exempt_logins;
+    rule.exempt_networks = c.exempt_networks;
+    for (const auto& [login, limits] : c.overrides) {
+        std::vector<ratelimit::Window> windows;
+        for (const auto& text : limits) {
+            auto w = ratelimit::parse_rate(text);
+            if (!w)
+                return fail(w.error());
+            windows.push_back(*w);
+        }
+        rule.overrides[login] = std::move(windows);
+    }
+    return rule;
+}
+
 }  // namespace
 
+Backends make_backends(const config::Config& config) {
+    Backends b;
+    store::MemoryBucketOptions local;
+    local.max_entries = config.ratelimit.local_max_buckets;
+    if (config.store.backend == config::StoreBackend::Redis) {
+        auto redis = std::make_shared<store::RedisStore>(store::redis_options(config));
+        store::FallbackBucketOptions fo;
+        fo.retry_interval = config.ratelimit.fallback_retry;
+        fo.local = local;
+        b.buckets = std::make_shared<OwnedFallbackBuckets>(redis, fo);
+        b.store = std::move(redis);
+    } else {
+        store::MemoryStoreOptions o;
+        o.event_capacity = config.store.memory_max_events;
+        b.store = std::make_shared<store::MemoryStore>(o);
+        b.buckets = std::make_shared<store::MemoryBucketStore>(local);
+    }
+    return b;
+}
+
 util::Result<std::shared_ptr<const Runtime>> build_runtime(
-    std::shared_ptr<const config::Config> config) {
+    std::shared_ptr<const config::Config> config, const Backends& backends) {
     std::vector<policy::CheckPtr> checks;
     if (!config->access_list.empty()) {
         checks.push_back(std::make_shared<policy::AccessListCheck>(config->access_list));
     }
     auto runtime = std::make_shared<Runtime>();
     runtime->hostname = host_name(*config);
+    if (!config->ratelimit.rules.empty()) {
+        std::vector<ratelimit::Rule> rules;
+        for (const auto& c : config->ratelimit.rules) {
+            auto rule = rate_rule(c);
+            if (!rule) {
+                return std::unexpected(rule.error());
+            }
+            rules.push_back(std::move(*rule));
+        }
+        if (auto valid = ratelimit::validate_rules(rules); !valid) {
+            return util::fail(util::ErrorCode::Config, "ratelimit: " + valid.error().message);
+        }
+        auto buckets = backends.buckets;
+        if (!buckets) {
+            buckets = make_backends(*config).buckets;  // validation only (--check-config)
+        }
+        checks.push_back(std::make_shared<policy::RateLimitCheck>(
+            std::move(buckets), std::move(rules), std::make_shared<util::SystemClock>()));
+    }
     if (config->spf.enabled) {
         auto resolver = make_resolver(*config);
         if (!resolver) {

@@ -8,9 +8,22 @@
 
 #include "config/config.hpp"
 #include "policy/pipeline.hpp"
+#include "store/bucket_store.hpp"
+#include "store/store.hpp"
 #include "util/error.hpp"
 
 namespace mailwarden::milter {
+
+/// What lives as long as the process, across reloads: the event store and the rate-limit
+/// buckets (so a reload never resets anyone's usage).
+struct Backends {
+    std::shared_ptr<store::Store> store;
+    std::shared_ptr<store::BucketStore> buckets;
+};
+
+/// Opens the backends the config names: Redis (connected lazily, on first use) with a local
+/// fallback for the buckets, or memory.
+Backends make_backends(const config::Config& config);
 
 struct Runtime {
     std::shared_ptr<const config::Config> config;
@@ -18,8 +31,9 @@ struct Runtime {
     std::string hostname;  ///< for headers and events
 };
 
-/// Builds the checks of `config` into a Runtime. Errors name the check that failed.
+/// Builds the checks of `config` into a Runtime. Errors name the check (and for rate-limit
+/// rules the file:line:col) that failed. Without backends, rate-limit rules are an error.
 util::Result<std::shared_ptr<const Runtime>> build_runtime(
-    std::shared_ptr<const config::Config> config);
+    std::shared_ptr<const config::Config> config, const Backends& backends = {});
 
 }  // namespace mailwarden::milter

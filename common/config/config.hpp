@@ -122,6 +122,29 @@ struct SpfConfig {
     };
 };
 
+/// One rate-limit rule as written; ratelimit::Rule is built (and its values checked) from it
+/// when the daemon builds its checks, with errors pointing at `where`.
+struct RateRuleConfig {
+    std::string name;
+    std::string key = "login";        ///< login, sender, sender_domain, client_ip,
+                                      ///< client_prefix, recipient, joined with '+'
+    std::string counts = "messages";  ///< messages | recipients
+    std::vector<std::string> limits;  ///< "30/1m", "500/1d"
+    std::string scope = "outbound";   ///< inbound | outbound | both
+    std::string action = "tempfail";  ///< tempfail | reject | quarantine
+    std::vector<std::string> exempt_logins;
+    std::vector<util::Cidr> exempt_networks;
+    std::map<std::string, std::vector<std::string>> overrides;  ///< login -> limits
+    util::SourcePosition where;
+};
+
+/// Sender rate limits, shared by the fleet through Redis (or per node in memory).
+struct RateLimitConfig {
+    milliseconds fallback_retry{1000};  ///< Redis down: local limiter, retry this often
+    std::size_t local_max_buckets = 1'000'000;
+    std::vector<RateRuleConfig> rules;
+};
+
 /// The daemon's read-only HTTP control API (events, status) for mailwardenctl and, later,
 /// the dashboard. Loopback by default; it never changes anything.
 struct ControlConfig {
@@ -149,6 +172,7 @@ struct Config {
     ControlConfig control;
     DnsConfig dns;
     SpfConfig spf;
+    RateLimitConfig ratelimit;
     std::vector<AccessRule> access_list;
 };
 

@@ -583,6 +583,72 @@ void load_spf(Section& root, SpfConfig& spf) {
     });
 }
 
+void load_ratelimit(Section& root, RateLimitConfig& rl) {
+    root.field("ratelimit", [&](const YAML::Node& n) {
+        Section s(root.ctx(), n, "ratelimit");
+        read_duration(s, "fallback_retry", rl.fallback_retry, milliseconds{10},
+                      milliseconds{600'000});
+        read_int(s, "local_max_buckets", rl.local_max_buckets, 1000, 100'000'000);
+        s.field("rules", [&](const YAML::Node& list) {
+            if (!list.IsSequence()) {
+                s.ctx().error(list.Mark(), "'ratelimit.rules' must be a list of rules");
+                return;
+            }
+            for (std::size_t i = 0; i < list.size(); ++i) {
+                const std::string path = fmt::format("ratelimit.rules[{}]", i);
+                RateRuleConfig rule;
+                rule.where = s.ctx().position(list[i].Mark());
+                Section r(s.ctx(), list[i], path);
+                read_string(r, "name", rule.name);
+                if (rule.name.empty() && list[i].IsMap()) {
+                    s.ctx().error(list[i].Mark(), fmt::format("'{}' needs a name", path));
+                }
+                read_string(r, "key", rule.key);
+                read_string(r, "counts", rule.counts);
+                read_string_list(r, "limits", rule.limits);
+                if (rule.limits.empty() && list[i].IsMap()) {
+                    s.ctx().error(list[i].Mark(),
+                                  fmt::format("'{}' needs limits, e.g. [\"30/1m\"]", path));
+                }
+                read_string(r, "scope", rule.scope);
+                read_string(r, "action", rule.action);
+                r.field("exempt", [&](const YAML::Node& e) {
+                    Section es(s.ctx(), e, path + ".exempt");
+                    read_string_list(es, "logins", rule.exempt_logins);
+                    read_cidrs(es, "networks", rule.exempt_networks);
+                });
+                r.field("overrides", [&](const YAML::Node& o) {
+                    if (!o.IsMap()) {
+                        s.ctx().error(o.Mark(), fmt::format("'{}.overrides' must map logins to "
+                                                            "limits",
+                                                            path));
+                        return;
+                    }
+                    for (const auto& item : o) {
+                        std::vector<std::string> limits;
+                        const auto login = item.first.as<std::string>("");
+                        if (item.second.IsSequence()) {
+                            for (const auto& l : item.second) {
+                                std::string text;
+                                if (scalar(s.ctx(), l, path + ".overrides", text)) {
+                                    limits.push_back(text);
+                                }
+                            }
+                        } else {
+                            std::string text;
+                            if (scalar(s.ctx(), item.second, path + ".overrides", text)) {
+                                limits.push_back(text);
+                            }
+                        }
+                        rule.overrides[util::to_lower(login)] = limits;
+                    }
+                });
+                rl.rules.push_back(std::move(rule));
+            }
+        });
+    });
+}
+
 Config load_root(Context& ctx, const YAML::Node& doc) {
     Config config;
     Section root(ctx, doc, "");
@@ -615,6 +681,7 @@ Config load_root(Context& ctx, const YAML::Node& doc) {
     load_control(root, config.control);
     load_dns(root, config.dns);
     load_spf(root, config.spf);
+    load_ratelimit(root, config.ratelimit);
     root.field("access_list", [&](const YAML::Node& n) {
         if (n.IsNull()) {
             return;
