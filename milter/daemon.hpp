@@ -26,7 +26,6 @@ namespace mailwarden::milter {
 struct DaemonOptions {
     std::filesystem::path config_path;
     std::optional<std::string> listen_override;  ///< -p/--listen
-    bool foreground = false;
 };
 
 class Daemon {

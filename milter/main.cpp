@@ -137,7 +137,6 @@ int main(int argc, char** argv) {
     if (!listen.empty()) {
         options.listen_override = listen;
     }
-    options.foreground = foreground;
     milter::Daemon daemon(std::move(options), std::move(backends), std::move(*runtime));
     return daemon.run();
 }

@@ -39,6 +39,14 @@ Verdict PipelineRun::run(Stage stage, Transaction& tx) {
         decisions.push_back(std::move(d));
     }
     Verdict verdict = compose(decisions);
+    // The MTA waits for no answer at header and body stages: what is decided there, a
+    // refusal included, takes effect at end of message.
+    const bool answerable =
+        stage != Stage::Header && stage != Stage::EndOfHeaders && stage != Stage::Body;
+    if (!answerable) {
+        remembered_.insert(remembered_.end(), decisions.begin(), decisions.end());
+        return Verdict{};
+    }
     if (stage != Stage::EndOfMessage && !verdict.refuses()) {
         // Quarantine, discard and header edits wait for end of message.
         // A warn-only decision was recorded at its own stage; only its headers carry on.

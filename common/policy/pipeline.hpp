@@ -42,7 +42,8 @@ class PipelineRun {
 
     /// Runs the checks that want `stage` and composes their decisions. At Rcpt the verdict
     /// concerns the current recipient; at EndOfMessage it is the message's final verdict,
-    /// including the remembered decisions of earlier stages.
+    /// including the remembered decisions of earlier stages. At Header and EndOfHeaders
+    /// (no-reply stages) every decision is kept for end of message and the verdict is empty.
     Verdict run(Stage stage, Transaction& tx);
     /// Feeds a body chunk to the checks that want Stage::Body.
     void body(std::span<const std::byte> chunk, Transaction& tx);

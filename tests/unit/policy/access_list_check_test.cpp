@@ -186,5 +186,37 @@ access_list:
     EXPECT_EQ(v.deciding_check, "access_list");
 }
 
+// A check that refuses when it sees a header: stands for a future header-based check.
+class RefuseAtHeader final : public Check {
+  public:
+    std::string_view name() const override { return "header_refuser"; }
+    StageMask stages() const override { return {Stage::Header, Stage::EndOfMessage}; }
+    std::unique_ptr<CheckRun> start(const Transaction&) const override {
+        struct Run final : CheckRun {
+            Decision on(Stage stage, Transaction&) override {
+                Decision d;
+                if (stage == Stage::Header) {
+                    d.action = Action::Reject;
+                    d.reply = smtp::Reply{550, "5.7.1", {"bad header"}};
+                }
+                return d;
+            }
+        };
+        return std::make_unique<Run>();
+    }
+};
+
+TEST(Pipeline, ARefusalAtANoReplyStageTakesEffectAtEndOfMessage) {
+    Pipeline pipeline({std::make_shared<RefuseAtHeader>()});
+    auto tx = tx_with("<a@b.test>");
+    auto run = pipeline.start(tx);
+    EXPECT_EQ(run->run(Stage::Header, tx).action, Action::Continue)
+        << "nothing to answer at a header";
+    const Verdict end = run->run(Stage::EndOfMessage, tx);
+    EXPECT_EQ(end.action, Action::Reject);
+    ASSERT_TRUE(end.reply.has_value());
+    EXPECT_EQ(end.reply->lines, std::vector<std::string>{"bad header"});
+}
+
 }  // namespace
 }  // namespace mailwarden::policy
