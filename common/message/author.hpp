@@ -1,0 +1,23 @@
+// author.hpp - the RFC 5322 author (From:) of a message, as DMARC needs it (RFC 9989 §4.4).
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "util/error.hpp"
+
+namespace mailwarden::message {
+
+/// The author domain from the values of the message's From: header fields (each value as
+/// after the colon, folding allowed). Exactly one From: with exactly one mailbox is
+/// required; several From: fields, none, a group, several mailboxes with different domains,
+/// or an unparseable address give an InvalidInput error that says which. The domain is
+/// lower case, without a trailing dot. Comments, quoted display names with commas and
+/// encoded words in the display name are handled.
+util::Result<std::string> author_domain(std::span<const std::string_view> from_values);
+
+/// The address (local@domain) of a single-mailbox From: value, for logs and replies.
+util::Result<std::string> author_address(std::string_view from_value);
+
+}  // namespace mailwarden::message
