@@ -168,6 +168,12 @@ struct Config {
     StoreConfig store;
     EventsConfig events;
     std::vector<util::Cidr> trusted_networks;  ///< clients here count as outbound
+    /// The addresses this site's MTAs send outbound mail from (SPF of the envelope domain
+    /// must authorise them): used by the DMARC preflight and the bounce diagnosis.
+    std::vector<util::Cidr> outbound_ips;
+    /// Domains a signer after this milter (e.g. OpenDKIM) signs outbound mail for, lower
+    /// case: the preflight counts an aligned DKIM signature for them as present.
+    std::vector<std::string> dkim_signing_domains;
     HeadersConfig headers;
     ControlConfig control;
     DnsConfig dns;

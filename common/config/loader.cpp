@@ -677,6 +677,14 @@ Config load_root(Context& ctx, const YAML::Node& doc) {
     load_store(root, config.store);
     load_events(root, config.events);
     read_cidrs(root, "trusted_networks", config.trusted_networks);
+    read_cidrs(root, "outbound_ips", config.outbound_ips);
+    read_string_list(root, "dkim_signing_domains", config.dkim_signing_domains);
+    for (std::string& domain : config.dkim_signing_domains) {
+        domain = util::to_lower(domain);
+        if (domain.ends_with('.')) {
+            domain.pop_back();
+        }
+    }
     load_headers(root, config.headers);
     load_control(root, config.control);
     load_dns(root, config.dns);
