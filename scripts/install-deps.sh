@@ -17,6 +17,7 @@ build_packages=(
 test_packages=(
     redis-server redis-tools postfix swaks sasl2-bin libsasl2-modules unbound
     python3 python3-milter python3-aiosmtpd python3-dkim python3-spf
+    openssl python3-cryptography python3-nacl opendkim
     iproute2 procps
 )
 
