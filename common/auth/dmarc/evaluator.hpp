@@ -80,6 +80,13 @@ struct Record {
     std::vector<std::string> rua;
     std::vector<std::string> ruf;
     std::string text;  ///< the record as published
+    /// The RFC 7489 pct= as published (0-100), if any; it has already set `testing`
+    /// unless the record also has t= (RFC 9989 Appendix A.6).
+    std::optional<int> pct;
+    /// False when p= is missing or invalid, or sp=/np= is invalid; p is then None and sp/np
+    /// unset. RFC 9989 §4.10.1: such a record counts as p=none only if it has a valid rua=,
+    /// otherwise DMARC does not apply to the message.
+    bool policy_valid = true;
 };
 
 /// Parses a record's text; the error names what is wrong ("no p= tag", "v=DMARC1 must come
@@ -100,9 +107,16 @@ struct Outcome {
     bool spf_aligned = false;         ///< an SPF pass whose domain is aligned
     bool dkim_aligned = false;        ///< a DKIM pass whose d= is aligned
     std::string aligned_dkim_domain;  ///< the d= that aligned, if any
-    int dns_queries = 0;              ///< policy lookups made (tree walk bound: 8)
-    std::string reason;               ///< plain words: "no aligned SPF or DKIM pass: ..."
+    /// The tag `policy` came from: "p", "sp" or "np" ("" when no policy applies).
+    std::string policy_tag;
+    int dns_queries = 0;  ///< _dmarc TXT lookups made (each tree walk: at most 8)
+    std::string reason;   ///< plain words: "no aligned SPF or DKIM pass: ..."
 };
+
+/// The outcome for a message whose From: yields no single usable author domain (none, several
+/// From: fields, a group, unparseable): permerror with `reason` (RFC 9989 §5.3.1 - DMARC
+/// validation is not possible).
+Outcome unusable_author(std::string reason);
 
 /// DMARC over a Resolver. The resolver must outlive the Evaluator.
 class Evaluator {
@@ -125,7 +139,16 @@ class Evaluator {
 
     /// The policy record that governs `author_domain` (exact domain or organizational
     /// domain), for the outbound preflight; Result::None/TempError/PermError otherwise.
+    /// When a record governs the domain, the result is Fail and policy/disposition are what
+    /// a message failing DMARC gets (np= checked as for a real failure).
     Outcome discover_policy(std::string_view author_domain) const;
+
+    /// DMARC for a From: with several author domains (message::author_domains), which RFC
+    /// 9989 §5.3.1 lets a receiver evaluate anyway: each domain is evaluated and the
+    /// strictest outcome is returned (fail by disposition, then temperror, permerror, pass,
+    /// none), its reason prefixed with the number of authors. One domain: evaluate().
+    Outcome evaluate_authors(std::span<const std::string> author_domains, const SpfInput& spf,
+                             std::span<const DkimInput> dkim) const;
 
   private:
     class Impl;
