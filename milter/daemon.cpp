@@ -225,6 +225,13 @@ int Daemon::run() {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
+    // A user that does not exist stops start-up before the socket is open: the MTA never
+    // sees a milter that accepts connections and then goes away.
+    const auto& identity = *runtime_.load()->config;
+    if (auto r = check_identity(identity.user, identity.group); !r) {
+        spdlog::critical("{}", r.error().describe());
+        return 1;
+    }
     if (auto r = open_listener(); !r) {
         spdlog::critical("{}", r.error().describe());
         return 1;

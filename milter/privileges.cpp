@@ -34,6 +34,21 @@ util::Result<gid_t> lookup_group(const std::string& group) {
     return found->gr_gid;
 }
 
+util::Result<void> check_identity(const std::string& user, const std::string& group) {
+    if (user.empty() || geteuid() != 0) {
+        return {};
+    }
+    if (auto ids = lookup_user(user); !ids) {
+        return util::fail(util::ErrorCode::Config, ids.error().message);
+    }
+    if (!group.empty()) {
+        if (auto g = lookup_group(group); !g) {
+            return util::fail(util::ErrorCode::Config, g.error().message);
+        }
+    }
+    return {};
+}
+
 util::Result<void> drop_privileges(const std::string& user, const std::string& group) {
     if (user.empty() || geteuid() != 0) {
         return {};
