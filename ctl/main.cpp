@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "commands/auth.hpp"
 #include "commands/events.hpp"
 #include "commands/explain.hpp"
 #include "commands/spf.hpp"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
     ctl::add_events_command(app, config_path);
     ctl::add_explain_command(app);
     ctl::add_spf_command(app);
+    ctl::add_auth_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -115,7 +115,7 @@ sfsistat mw_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         // Protocol: skip what no check needs; ask for no reply where we never refuse.
         unsigned long want = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO |
                              SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_DATA |
-                             SMFIP_NR_UNKN;
+                             SMFIP_NR_UNKN | SMFIP_HDR_LEADSPC;
         if (!stages.has(policy::Stage::Header)) {
             want |= SMFIP_NOHDRS;
         }
@@ -159,7 +159,7 @@ sfsistat mw_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
                                             reinterpret_cast<const std::uint8_t*>(&in6->sin6_addr));
             port = ntohs(in6->sin6_port);
         }
-        LibmilterContext mta(ctx);
+        LibmilterContext mta(ctx, c->protocol);
         c->session->on_connect(mta, hostname != nullptr ? hostname : "unknown", ip, port);
         return no_reply_or(c, SMFIP_NR_CONN, SMFIS_CONTINUE);
     });
@@ -171,7 +171,7 @@ sfsistat mw_helo(SMFICTX* ctx, char* helo) {
         if (c == nullptr) {
             return SMFIS_TEMPFAIL;
         }
-        LibmilterContext mta(ctx);
+        LibmilterContext mta(ctx, c->protocol);
         c->session->on_helo(mta, helo != nullptr ? helo : "");
         return no_reply_or(c, SMFIP_NR_HELO, SMFIS_CONTINUE);
     });
@@ -183,7 +183,7 @@ sfsistat mw_envfrom(SMFICTX* ctx, char** argv) {
         if (c == nullptr) {
             return SMFIS_TEMPFAIL;
         }
-        LibmilterContext mta(ctx);
+        LibmilterContext mta(ctx, c->protocol);
         const auto args = to_args(argv);
         return to_sfsistat(c->session->on_mail(mta, args));
     });
@@ -195,7 +195,7 @@ sfsistat mw_envrcpt(SMFICTX* ctx, char** argv) {
         if (c == nullptr) {
             return SMFIS_TEMPFAIL;
         }
-        LibmilterContext mta(ctx);
+        LibmilterContext mta(ctx, c->protocol);
         const auto args = to_args(argv);
         return to_sfsistat(c->session->on_rcpt(mta, args));
     });
@@ -207,8 +207,14 @@ sfsistat mw_header(SMFICTX* ctx, char* name, char* value) {
         if (c == nullptr) {
             return SMFIS_TEMPFAIL;
         }
-        LibmilterContext mta(ctx);
-        c->session->on_header(mta, name != nullptr ? name : "", value != nullptr ? value : "");
+        LibmilterContext mta(ctx, c->protocol);
+        std::string text = value != nullptr ? value : "";
+        if ((c->protocol & SMFIP_HDR_LEADSPC) == 0 && !text.empty()) {
+            // The MTA removed the space after the colon; restore the usual one so that the
+            // value is as written (DKIM's simple canonicalization depends on it).
+            text.insert(text.begin(), ' ');
+        }
+        c->session->on_header(mta, name != nullptr ? name : "", std::move(text));
         return no_reply_or(c, SMFIP_NR_HDR, SMFIS_CONTINUE);
     });
 }
@@ -219,7 +225,7 @@ sfsistat mw_eoh(SMFICTX* ctx) {
         if (c == nullptr) {
             return SMFIS_TEMPFAIL;
         }
-        LibmilterContext mta(ctx);
+        LibmilterContext mta(ctx, c->protocol);
         c->session->on_end_of_headers(mta);
         return no_reply_or(c, SMFIP_NR_EOH, SMFIS_CONTINUE);
     });
@@ -231,7 +237,7 @@ sfsistat mw_body(SMFICTX* ctx, unsigned char* chunk, size_t length) {
         if (c == nullptr) {
             return SMFIS_TEMPFAIL;
         }
-        LibmilterContext mta(ctx);
+        LibmilterContext mta(ctx, c->protocol);
         c->session->on_body(mta, std::as_bytes(std::span(chunk, chunk == nullptr ? 0 : length)));
         return no_reply_or(c, SMFIP_NR_BODY, SMFIS_CONTINUE);
     });
@@ -243,7 +249,7 @@ sfsistat mw_eom(SMFICTX* ctx) {
         if (c == nullptr) {
             return SMFIS_TEMPFAIL;
         }
-        LibmilterContext mta(ctx);
+        LibmilterContext mta(ctx, c->protocol);
         return to_sfsistat(c->session->on_end_of_message(mta));
     });
 }

@@ -65,16 +65,37 @@ util::Result<void> LibmilterContext::set_reply(const smtp::Reply& reply) {
     return check(rc, "setting the reply");
 }
 
+// libmilter folds header values with a bare LF followed by white space (the MTA writes its
+// own line ends), so CRLF folds are converted. Under SMFIP_HDR_LEADSPC the MTA writes
+// "Name:" and the value with nothing between: the usual single space is added here.
+std::string LibmilterContext::milter_value(const std::string& value) const {
+    std::string out;
+    out.reserve(value.size() + 1);
+    const bool lead_space = (protocol_ & SMFIP_HDR_LEADSPC) != 0;
+    if (lead_space && (value.empty() || (value.front() != ' ' && value.front() != '\t'))) {
+        out += ' ';
+    }
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        if (value[i] == '\r' && i + 1 < value.size() && value[i + 1] == '\n') {
+            continue;
+        }
+        out += value[i];
+    }
+    return out;
+}
+
 util::Result<void> LibmilterContext::add_header(const std::string& name, const std::string& value) {
+    const std::string folded = milter_value(value);
     return check(
-        smfi_addheader(ctx_, const_cast<char*>(name.c_str()), const_cast<char*>(value.c_str())),
+        smfi_addheader(ctx_, const_cast<char*>(name.c_str()), const_cast<char*>(folded.c_str())),
         "adding a header");
 }
 
 util::Result<void> LibmilterContext::insert_header(int index, const std::string& name,
                                                    const std::string& value) {
+    const std::string folded = milter_value(value);
     return check(smfi_insheader(ctx_, index, const_cast<char*>(name.c_str()),
-                                const_cast<char*>(value.c_str())),
+                                const_cast<char*>(folded.c_str())),
                  "inserting a header");
 }
 

@@ -7,10 +7,12 @@
 
 namespace mailwarden::milter {
 
-/// Wraps the SMFICTX of the current callback; valid only during that callback.
+/// Wraps the SMFICTX of the current callback; valid only during that callback. `protocol`
+/// is the SMFIP_* set negotiated on the connection: with SMFIP_HDR_LEADSPC the MTA takes
+/// header values as they are written, so added values get their leading space here.
 class LibmilterContext final : public MtaContext {
   public:
-    explicit LibmilterContext(SMFICTX* ctx) : ctx_(ctx) {}
+    LibmilterContext(SMFICTX* ctx, unsigned long protocol) : ctx_(ctx), protocol_(protocol) {}
 
     std::optional<std::string> macro(std::string_view name) const override;
     util::Result<void> set_reply(const smtp::Reply& reply) override;
@@ -21,7 +23,10 @@ class LibmilterContext final : public MtaContext {
     util::Result<void> quarantine(const std::string& reason) override;
 
   private:
+    std::string milter_value(const std::string& value) const;
+
     SMFICTX* ctx_;
+    unsigned long protocol_;
 };
 
 }  // namespace mailwarden::milter

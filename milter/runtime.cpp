@@ -8,10 +8,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include "auth/dmarc/evaluator.hpp"
+#include "auth/spf/record_cache.hpp"
 #include "auth/spf/result.hpp"
 #include "dns/static_resolver.hpp"
 #include "dns/unbound_resolver.hpp"
 #include "policy/checks/access_list_check.hpp"
+#include "policy/checks/auth_results_check.hpp"
+#include "policy/checks/dkim_check.hpp"
+#include "policy/checks/dmarc_check.hpp"
+#include "policy/checks/preflight_check.hpp"
 #include "policy/checks/ratelimit_check.hpp"
 #include "policy/checks/spf_check.hpp"
 #include "ratelimit/rule.hpp"
@@ -159,6 +165,62 @@ util::Result<ratelimit::Rule> rate_rule(const config::RateRuleConfig& c) {
     return rule;
 }
 
+util::Result<std::shared_ptr<const auth::dmarc::Evaluator>> make_dmarc(const config::Config& config,
+                                                                       dns::Resolver& resolver) {
+    auth::dmarc::Options o;
+    if (config.dmarc.org_domain_method == "psl") {
+        o.method = auth::dmarc::OrgDomainMethod::PublicSuffixList;
+        o.psl_file = beside_config(config, config.dmarc.psl_file);
+    }
+    std::string error;
+    auto evaluator = auth::dmarc::Evaluator::create(resolver, o, &error);
+    if (!evaluator) {
+        return util::fail(util::ErrorCode::Config, "dmarc: " + error);
+    }
+    return std::shared_ptr<const auth::dmarc::Evaluator>(
+        std::make_shared<auth::dmarc::Evaluator>(std::move(*evaluator)));
+}
+
+policy::DmarcEnforcement enforcement(config::DmarcAction a) {
+    switch (a) {
+        case config::DmarcAction::None:
+            return policy::DmarcEnforcement::None;
+        case config::DmarcAction::Tag:
+            return policy::DmarcEnforcement::Tag;
+        case config::DmarcAction::Quarantine:
+            return policy::DmarcEnforcement::Quarantine;
+        case config::DmarcAction::Reject:
+            return policy::DmarcEnforcement::Reject;
+    }
+    return policy::DmarcEnforcement::None;
+}
+
+// An SPF evaluator with the resolver, clock and record cache it refers to (pinned in
+// place: the evaluator holds their addresses), for the preflight.
+class OwnedSpfEvaluator {
+  public:
+    OwnedSpfEvaluator(std::shared_ptr<dns::Resolver> resolver, auth::spf::Options options)
+        : resolver_(std::move(resolver)),
+          evaluator_(*resolver_, clock_, std::move(options), &cache_) {}
+    OwnedSpfEvaluator(const OwnedSpfEvaluator&) = delete;
+    OwnedSpfEvaluator& operator=(const OwnedSpfEvaluator&) = delete;
+    const auth::spf::Evaluator& evaluator() const { return evaluator_; }
+
+  private:
+    std::shared_ptr<dns::Resolver> resolver_;
+    util::SystemClock clock_;
+    auth::spf::RecordCache cache_{clock_, 10'000};
+    auth::spf::Evaluator evaluator_;
+};
+
+std::shared_ptr<const auth::spf::Evaluator> make_spf_evaluator(
+    std::shared_ptr<dns::Resolver> resolver, const config::Config& config) {
+    auth::spf::Options o;
+    o.time_limit = config.spf.time_limit;
+    auto owned = std::make_shared<OwnedSpfEvaluator>(std::move(resolver), o);
+    return std::shared_ptr<const auth::spf::Evaluator>(owned, &owned->evaluator());
+}
+
 }  // namespace
 
 Backends make_backends(const config::Config& config) {
@@ -208,14 +270,74 @@ util::Result<std::shared_ptr<const Runtime>> build_runtime(
         checks.push_back(std::make_shared<policy::RateLimitCheck>(
             std::move(buckets), std::move(rules), std::make_shared<util::SystemClock>()));
     }
-    if (config->spf.enabled) {
-        auto resolver = make_resolver(*config);
-        if (!resolver) {
-            return std::unexpected(resolver.error());
+    const bool preflight = config->preflight.enabled;
+    const bool any_auth =
+        config->spf.enabled || config->dkim.enabled || config->dmarc.enabled || preflight;
+    std::shared_ptr<dns::Resolver> resolver;
+    std::shared_ptr<const auth::dmarc::Evaluator> dmarc;
+    if (any_auth) {
+        auto made = make_resolver(*config);
+        if (!made) {
+            return std::unexpected(made.error());
         }
-        checks.push_back(
-            std::make_shared<policy::SpfCheck>(*resolver, std::make_shared<util::SystemClock>(),
-                                               spf_settings(*config, runtime->hostname)));
+        resolver = std::move(*made);
+    }
+    if (config->dmarc.enabled || preflight) {
+        auto made = make_dmarc(*config, *resolver);
+        if (!made) {
+            return std::unexpected(made.error());
+        }
+        dmarc = std::move(*made);
+    }
+    const std::string authserv_id = !config->authentication_results.authserv_id.empty()
+                                        ? config->authentication_results.authserv_id
+                                        : runtime->hostname;
+    if (config->spf.enabled) {
+        auto settings = spf_settings(*config, runtime->hostname);
+        if (config->spf.authserv_id.empty()) {
+            settings.authserv_id = authserv_id;
+        }
+        checks.push_back(std::make_shared<policy::SpfCheck>(
+            resolver, std::make_shared<util::SystemClock>(), std::move(settings),
+            config->dmarc.enabled ? dmarc : nullptr));
+    }
+    if (config->dkim.enabled) {
+        policy::DkimCheckSettings s;
+        s.check_outbound = config->dkim.check_outbound;
+        s.verifier.max_signatures = config->dkim.max_signatures;
+        s.verifier.min_rsa_bits = config->dkim.min_rsa_bits;
+        s.verifier.allow_rsa_sha1 = config->dkim.allow_rsa_sha1;
+        checks.push_back(std::make_shared<policy::DkimCheck>(
+            resolver, std::make_shared<util::SystemClock>(), s));
+    }
+    if (config->dmarc.enabled) {
+        policy::DmarcCheckSettings s;
+        s.check_outbound = config->dmarc.check_outbound;
+        s.on_reject = enforcement(config->dmarc.on_reject);
+        s.on_quarantine = enforcement(config->dmarc.on_quarantine);
+        s.on_temperror = config->dmarc.on_temperror;
+        s.warn_only = config->dmarc.warn_only;
+        checks.push_back(std::make_shared<policy::DmarcCheck>(dmarc, s));
+    }
+    if (preflight) {
+        auth::PreflightSettings site;
+        site.outbound_ips = config->outbound_ips;
+        site.dkim_signing_domains = config->dkim_signing_domains;
+        policy::PreflightCheckSettings s;
+        s.action = config->preflight.action == config::PreflightAction::Reject
+                       ? policy::PreflightAction::Reject
+                   : config->preflight.action == config::PreflightAction::Header
+                       ? policy::PreflightAction::Header
+                       : policy::PreflightAction::Warn;
+        s.header_name = config->preflight.header_name;
+        checks.push_back(std::make_shared<policy::PreflightCheck>(
+            dmarc, make_spf_evaluator(resolver, *config), std::move(site), std::move(s)));
+    }
+    if (config->authentication_results.enabled && any_auth) {
+        policy::AuthResultsSettings s;
+        s.authserv_id = authserv_id;
+        s.remove_forged = config->authentication_results.remove_forged;
+        checks.push_back(std::make_shared<policy::AuthResultsCheck>(std::move(s)));
     }
     runtime->pipeline = std::make_shared<policy::Pipeline>(std::move(checks));
     runtime->config = std::move(config);

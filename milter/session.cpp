@@ -143,6 +143,8 @@ void Session::on_header(MtaContext& /*mta*/, std::string name, std::string value
     constexpr std::size_t kMaxHeaders = 1000;  // bounded memory for hostile messages
     if (tx_.message.headers.size() < kMaxHeaders) {
         tx_.message.headers.push_back({std::move(name), std::move(value)});
+    } else {
+        tx_.message.headers_truncated = true;
     }
     if (run_) {
         run_->run(Stage::Header, tx_);

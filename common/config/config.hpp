@@ -122,6 +122,52 @@ struct SpfConfig {
     };
 };
 
+/// DKIM verification (RFC 6376, RFC 8301, RFC 8463), inbound mail by default.
+struct DkimConfig {
+    bool enabled = true;
+    bool check_outbound = false;      ///< also verify signatures on outbound mail
+    std::size_t max_signatures = 10;  ///< signatures verified per message
+    unsigned min_rsa_bits = 1024;     ///< shorter RSA keys give permerror (RFC 8301)
+    bool allow_rsa_sha1 = false;      ///< RFC 8301: rsa-sha1 is not valid
+};
+
+/// What DMARC enforcement does with a failing message.
+enum class DmarcAction {
+    None,        ///< record only
+    Tag,         ///< add a header that says the message failed, deliver
+    Quarantine,  ///< accept into the MTA's hold queue
+    Reject,      ///< 550 5.7.1 with an explanation
+};
+
+/// DMARC (RFC 9989) at end of message, inbound mail by default.
+struct DmarcConfig {
+    bool enabled = true;
+    bool check_outbound = false;
+    /// "tree-walk" (RFC 9989 §4.10) or "psl" (RFC 7489 §3.2 with the Public Suffix List).
+    std::string org_domain_method = "tree-walk";
+    std::string psl_file = "/usr/share/publicsuffix/public_suffix_list.dat";
+    DmarcAction on_reject = DmarcAction::Reject;             ///< failures under p=reject
+    DmarcAction on_quarantine = DmarcAction::Quarantine;     ///< failures under p=quarantine
+    policy::Action on_temperror = policy::Action::Continue;  ///< continue | tempfail
+    bool warn_only = false;                                  ///< mode: warn
+};
+
+/// The Authentication-Results header (RFC 8601).
+struct AuthResultsConfig {
+    bool enabled = true;
+    std::string authserv_id;    ///< empty: the hostname
+    bool remove_forged = true;  ///< drop incoming fields that claim our authserv-id
+};
+
+/// The outbound DMARC preflight: predicts the receiver's DMARC verdict for mail from
+/// authenticated or trusted senders (uses outbound_ips and dkim_signing_domains).
+enum class PreflightAction { Warn, Header, Reject };
+struct PreflightConfig {
+    bool enabled = true;
+    PreflightAction action = PreflightAction::Warn;
+    std::string header_name = "X-Mailwarden-Preflight";
+};
+
 /// One rate-limit rule as written; ratelimit::Rule is built (and its values checked) from it
 /// when the daemon builds its checks, with errors pointing at `where`.
 struct RateRuleConfig {
@@ -178,6 +224,10 @@ struct Config {
     ControlConfig control;
     DnsConfig dns;
     SpfConfig spf;
+    DkimConfig dkim;
+    DmarcConfig dmarc;
+    AuthResultsConfig authentication_results;
+    PreflightConfig preflight;
     RateLimitConfig ratelimit;
     std::vector<AccessRule> access_list;
 };

@@ -583,6 +583,59 @@ void load_spf(Section& root, SpfConfig& spf) {
     });
 }
 
+void load_dkim(Section& root, DkimConfig& dkim) {
+    root.field("dkim", [&](const YAML::Node& n) {
+        Section s(root.ctx(), n, "dkim");
+        read_bool(s, "enabled", dkim.enabled);
+        read_bool(s, "check_outbound", dkim.check_outbound);
+        read_int(s, "max_signatures", dkim.max_signatures, 1, 100);
+        read_int(s, "min_rsa_bits", dkim.min_rsa_bits, 512, 4096);
+        read_bool(s, "allow_rsa_sha1", dkim.allow_rsa_sha1);
+    });
+}
+
+void load_dmarc(Section& root, DmarcConfig& dmarc) {
+    root.field("dmarc", [&](const YAML::Node& n) {
+        Section s(root.ctx(), n, "dmarc");
+        read_bool(s, "enabled", dmarc.enabled);
+        read_bool(s, "check_outbound", dmarc.check_outbound);
+        read_enum(s, "org_domain", dmarc.org_domain_method,
+                  {{"tree-walk", std::string("tree-walk")}, {"psl", std::string("psl")}});
+        read_string(s, "psl_file", dmarc.psl_file);
+        const std::initializer_list<std::pair<std::string_view, DmarcAction>> actions = {
+            {"none", DmarcAction::None},
+            {"tag", DmarcAction::Tag},
+            {"quarantine", DmarcAction::Quarantine},
+            {"reject", DmarcAction::Reject}};
+        read_enum(s, "on_reject", dmarc.on_reject, actions);
+        read_enum(s, "on_quarantine", dmarc.on_quarantine, actions);
+        read_enum(s, "on_temperror", dmarc.on_temperror,
+                  {{"continue", policy::Action::Continue}, {"tempfail", policy::Action::Tempfail}});
+        read_enum(s, "mode", dmarc.warn_only, {{"enforce", false}, {"warn", true}});
+    });
+}
+
+void load_auth_results(Section& root, AuthResultsConfig& ar) {
+    root.field("authentication_results", [&](const YAML::Node& n) {
+        Section s(root.ctx(), n, "authentication_results");
+        read_bool(s, "enabled", ar.enabled);
+        read_string(s, "authserv_id", ar.authserv_id);
+        read_bool(s, "remove_forged", ar.remove_forged);
+    });
+}
+
+void load_preflight(Section& root, PreflightConfig& preflight) {
+    root.field("preflight", [&](const YAML::Node& n) {
+        Section s(root.ctx(), n, "preflight");
+        read_bool(s, "enabled", preflight.enabled);
+        read_enum(s, "action", preflight.action,
+                  {{"warn", PreflightAction::Warn},
+                   {"header", PreflightAction::Header},
+                   {"reject", PreflightAction::Reject}});
+        read_string(s, "header_name", preflight.header_name);
+    });
+}
+
 void load_ratelimit(Section& root, RateLimitConfig& rl) {
     root.field("ratelimit", [&](const YAML::Node& n) {
         Section s(root.ctx(), n, "ratelimit");
@@ -689,6 +742,10 @@ Config load_root(Context& ctx, const YAML::Node& doc) {
     load_control(root, config.control);
     load_dns(root, config.dns);
     load_spf(root, config.spf);
+    load_dkim(root, config.dkim);
+    load_dmarc(root, config.dmarc);
+    load_auth_results(root, config.authentication_results);
+    load_preflight(root, config.preflight);
     load_ratelimit(root, config.ratelimit);
     root.field("access_list", [&](const YAML::Node& n) {
         if (n.IsNull()) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "auth/dkim/result.hpp"
+#include "auth/dmarc/evaluator.hpp"
 #include "auth/spf/evaluator.hpp"
 #include "policy/stage.hpp"
 #include "smtp/address.hpp"
@@ -33,7 +35,8 @@ struct ConnectionInfo {
     std::string mta_hostname;  ///< j: the MTA's own name
 };
 
-/// One header field as received (name as written, value unfolded only by the MTA).
+/// One header field as received: the name as written and the value as everything after
+/// the colon (leading space and folding kept, folds as the MTA sent them: LF or CRLF).
 struct HeaderField {
     std::string name;
     std::string value;
@@ -49,10 +52,15 @@ struct MessageInfo {
     std::string auth_type;                  ///< {auth_type}
     std::vector<smtp::Address> recipients;  ///< accepted recipients so far
     std::vector<HeaderField> headers;
+    bool headers_truncated = false;  ///< more fields arrived than the session keeps
     std::uint64_t body_bytes = 0;
     Direction direction = Direction::Inbound;
     /// Typed outcomes of checks that later checks depend on (DMARC reads SPF's).
     std::optional<auth::spf::Outcome> spf;
+    /// DKIM results, one per signature; `dkim_evaluated` says the DKIM check ran.
+    std::vector<auth::dkim::SignatureResult> dkim;
+    bool dkim_evaluated = false;
+    std::optional<auth::dmarc::Outcome> dmarc;
 };
 
 /// The connection plus the current message.

@@ -15,8 +15,7 @@
 
 #include "auth/spf/evaluator.hpp"
 #include "auth/spf/received_spf.hpp"
-#include "dns/static_resolver.hpp"
-#include "dns/unbound_resolver.hpp"
+#include "dns_options.hpp"
 #include "util/clock.hpp"
 #include "util/ip_address.hpp"
 
@@ -35,9 +34,7 @@ struct SpfArgs {
     std::string ip;
     std::string sender;
     std::string helo;
-    std::string zone_file;
-    std::vector<std::string> dns_servers;
-    int timeout_ms = 5000;
+    DnsOptions dns;
     bool json = false;
 };
 
@@ -70,29 +67,13 @@ void run(const SpfArgs& args) {
     if (!ip) {
         fail_usage(fmt::format("IP: {}", ip.error().message));
     }
-    std::unique_ptr<dns::Resolver> resolver;
-    if (!args.zone_file.empty()) {
-        auto zone = std::make_unique<dns::StaticResolver>();
-        if (auto loaded = zone->load_file(args.zone_file); !loaded) {
-            fail_usage(fmt::format("--dns-zone: {}", loaded.error().describe()));
-        }
-        resolver = std::move(zone);
-    } else {
-        dns::UnboundOptions options;
-        options.forwarders = args.dns_servers;
-        options.query_timeout = std::chrono::milliseconds(args.timeout_ms);
-        auto unbound = dns::UnboundResolver::create(options);
-        if (!unbound) {
-            fail_usage(fmt::format("resolver: {}", unbound.error().describe()));
-        }
-        resolver = std::move(*unbound);
-    }
+    const auto resolver = make_resolver(args.dns, "spf");
     const std::string sender = args.sender.empty() ? "postmaster@" + args.domain : args.sender;
     const std::string helo = args.helo.empty() ? args.domain : args.helo;
     util::SystemClock clock;
     auth::spf::Options options;
     options.time_limit =
-        std::max(auth::spf::kDefaultTimeLimit, std::chrono::milliseconds(args.timeout_ms));
+        std::max(auth::spf::kDefaultTimeLimit, std::chrono::milliseconds(args.dns.timeout_ms));
     const auth::spf::Evaluator evaluator(*resolver, clock, options);
     const auto outcome = evaluator.check_host(*ip, args.domain, sender, helo);
     const std::string received = auth::spf::received_spf_value(
@@ -117,14 +98,7 @@ void add_spf_command(CLI::App& app) {
     cmd->add_option("--sender", args->sender,
                     "the MAIL FROM address for macros (default postmaster@DOMAIN)");
     cmd->add_option("--helo", args->helo, "the HELO/EHLO name for %{h} (default DOMAIN)");
-    cmd->add_option("--dns-zone", args->zone_file,
-                    "answer from this YAML zone (SPF test-suite zonedata format) instead of DNS")
-        ->check(CLI::ExistingFile);
-    cmd->add_option("--dns-server", args->dns_servers,
-                    "forward queries to HOST or HOST@PORT (repeatable; default resolv.conf)");
-    cmd->add_option("--timeout-ms", args->timeout_ms, "per-query DNS timeout")
-        ->check(CLI::Range(1, 60000))
-        ->capture_default_str();
+    add_dns_options(*cmd, args->dns);
     cmd->add_flag("--json", args->json,
                   "print JSON: result, explanation, mechanism, dns_lookups, void_lookups, ...");
     cmd->callback([args] { run(*args); });

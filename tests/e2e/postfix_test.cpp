@@ -30,6 +30,9 @@ constexpr std::string_view kConfig = R"(listen: "inet:@PORT@@127.0.0.1"
 store: { backend: redis, redis: { host: 127.0.0.1, port: @REDIS_PORT@ } }
 events: { journal: @DIR@/events.journal }
 spf: { enabled: false }
+dkim: { enabled: false }
+dmarc: { enabled: false }
+preflight: { enabled: false }
 control: { enabled: false }
 access_list:
   - sender: ["blocked@remote.test", "@blocked.test"]

@@ -21,6 +21,9 @@ std::string default_daemon_config() {
 store: { backend: memory }
 events: { journal: @DIR@/events.journal }
 spf: { enabled: false }  # hermetic: no DNS from tests that are not about SPF
+dkim: { enabled: false }
+dmarc: { enabled: false }
+preflight: { enabled: false }
 control: { enabled: false }
 access_list:
   - sender: ["blocked@remote.test", "@blocked.test"]

@@ -665,7 +665,7 @@ Result<StageReply> MilterClient::read_reply(Stage which) {
                     return malformed("want name\\0value\\0");
                 }
                 mod.name = (*parts)[0];
-                mod.value = (*parts)[1];
+                mod.value = header_value_as_written((*parts)[1]);
                 break;
             }
             case 'i':
@@ -679,7 +679,7 @@ Result<StageReply> MilterClient::read_reply(Stage which) {
                     return malformed("want index name\\0value\\0");
                 }
                 mod.name = (*parts)[0];
-                mod.value = (*parts)[1];
+                mod.value = header_value_as_written((*parts)[1]);
                 break;
             }
             case 'b':
@@ -743,6 +743,16 @@ Result<StageReply> MilterClient::rcpt(const std::vector<std::string>& args, cons
 
 Result<StageReply> MilterClient::data(const Macros& macros) {
     return stage(Stage::Data, {}, macros);
+}
+
+std::string MilterClient::header_value_as_written(std::string value) const {
+    // Under SMFIP_HDR_LEADSPC Postfix writes "Name:" and the value verbatim, so the milter
+    // sends the space itself; report the value as it follows "Name: " either way (the e2e
+    // tests see what Postfix really writes).
+    if ((negotiated_.protocol & milter::kHeaderLeadingSpace) != 0 && value.starts_with(' ')) {
+        value.erase(0, 1);
+    }
+    return value;
 }
 
 Result<StageReply> MilterClient::header(std::string_view name, std::string_view value,

@@ -289,6 +289,7 @@ class MilterClient {
     void close();
 
   private:
+    std::string header_value_as_written(std::string value) const;
     explicit MilterClient(int fd) : fd_(fd) {}
     util::Result<StageReply> stage(Stage stage, std::string_view data, const Macros& macros);
     util::Result<StageReply> read_reply(Stage stage);

@@ -381,4 +381,28 @@ bool PostfixInstance::wait_for_log(std::string_view needle,
     return true;
 }
 
+
+util::Result<SmtpClient> PostfixInstance::remote_client(const std::string& address,
+                                                        const std::string& helo) const {
+    auto c = SmtpClient::connect(smtp_port_);
+    if (!c) {
+        return std::unexpected(c.error());
+    }
+    if (auto e = c->ehlo(); !e) {
+        return std::unexpected(e.error());
+    }
+    auto x = c->command("XCLIENT ADDR=" + address +
+                        " NAME=[UNAVAILABLE] REVERSE_NAME=[UNAVAILABLE] HELO=" + helo);
+    if (!x) {
+        return std::unexpected(x.error());
+    }
+    if (x->code != 220) {
+        return util::fail(util::ErrorCode::Unavailable, "XCLIENT refused: " + x->text());
+    }
+    if (auto e = c->ehlo(); !e) {
+        return std::unexpected(e.error());
+    }
+    return std::move(*c);
+}
+
 }  // namespace mailwarden::testing

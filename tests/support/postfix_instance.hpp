@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/process.hpp"
+#include "support/smtp_client.hpp"
 #include "support/temp_dir.hpp"
 #include "util/error.hpp"
 
@@ -67,6 +68,11 @@ class PostfixInstance {
         std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
     /// Waits (bounded) until the Postfix log contains `needle`.
     bool wait_for_log(std::string_view needle, std::chrono::milliseconds timeout) const;
+
+    /// An SMTP session on the smtpd port that Postfix, and so the milter, sees as coming
+    /// from `address` with HELO `helo` (XCLIENT; the loopback client is authorised for it).
+    util::Result<SmtpClient> remote_client(const std::string& address,
+                                           const std::string& helo) const;
 
     /// `postfix -c DIR stop`, bounded; then `abort` and SIGKILL of the master if needed.
     void stop();

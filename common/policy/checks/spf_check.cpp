@@ -18,8 +18,6 @@ namespace spf = auth::spf;
 
 /// The longest exp= text quoted in a reply; the rest is cut (it is the sender's text).
 constexpr std::size_t kMaxExplanationInReply = 200;
-/// DNS tree walk bound when looking for a DMARC record (RFC 9989 walks at most 8 names).
-constexpr std::size_t kMaxDmarcQueries = 8;
 
 class SpfRun final : public CheckRun {
   public:
@@ -40,25 +38,6 @@ class SpfRun final : public CheckRun {
   private:
     const SpfCheck& check_;
 };
-
-// "p=reject" style tags of a DMARC record (RFC 7489 §6.3); nullopt when not DMARC1.
-std::optional<std::vector<std::pair<std::string, std::string>>> dmarc_tags(
-    std::string_view record) {
-    const auto parts = util::split(record, ';');
-    if (parts.empty() || !util::iequals(util::trim(parts[0]), "v=DMARC1")) {
-        return std::nullopt;
-    }
-    std::vector<std::pair<std::string, std::string>> tags;
-    for (const auto part : parts) {
-        const auto eq = part.find('=');
-        if (eq == std::string_view::npos) {
-            continue;
-        }
-        tags.emplace_back(util::to_lower(util::trim(part.substr(0, eq))),
-                          util::to_lower(util::trim(part.substr(eq + 1))));
-    }
-    return tags;
-}
 
 std::string identity_word(const spf::Outcome& outcome) {
     return outcome.identity == spf::Identity::Helo ? "HELO name" : "domain";
@@ -101,8 +80,12 @@ std::string result_sentence(const spf::Outcome& outcome, const std::string& ip) 
 }  // namespace
 
 SpfCheck::SpfCheck(std::shared_ptr<dns::Resolver> resolver,
-                   std::shared_ptr<const util::Clock> clock, SpfCheckSettings settings)
-    : resolver_(std::move(resolver)), clock_(std::move(clock)), settings_(std::move(settings)) {
+                   std::shared_ptr<const util::Clock> clock, SpfCheckSettings settings,
+                   std::shared_ptr<const auth::dmarc::Evaluator> dmarc)
+    : resolver_(std::move(resolver)),
+      clock_(std::move(clock)),
+      settings_(std::move(settings)),
+      dmarc_(std::move(dmarc)) {
     records_ = std::make_unique<spf::RecordCache>(*clock_, settings_.result_cache_max_entries);
     spf::Options options;
     options.default_explanation = "";  // only the domain's own exp= text goes into replies
@@ -172,48 +155,17 @@ std::optional<spf::Outcome> SpfCheck::evaluate(const Transaction& tx) const {
 }
 
 SpfCheck::DmarcStance SpfCheck::dmarc_stance(std::string_view domain) const {
-    // TODO(#3): use the DMARC module's policy discovery once common/auth/dmarc exists.
-    // Until then: the RFC 9989 DNS tree walk, bounded to kMaxDmarcQueries names.
-    const auto labels = util::split(domain, '.');
-    std::vector<std::string> names;
-    for (std::size_t first = 0; first + 1 < labels.size() && names.size() < kMaxDmarcQueries;
-         ++first) {
-        if (first > 0 && labels.size() - first > 7) {
-            first = labels.size() - 7;  // long names jump to their last 7 labels
-        }
-        std::string name;
-        for (std::size_t i = first; i < labels.size(); ++i) {
-            name += (name.empty() ? "" : ".") + std::string(labels[i]);
-        }
-        names.push_back(std::move(name));
+    if (!dmarc_) {
+        return DmarcStance::None;  // no DMARC check runs that could decide instead
     }
-    for (const auto& name : names) {
-        const auto answer = resolver_->txt("_dmarc." + name);
-        if (dns::is_temporary(answer.rcode)) {
-            return DmarcStance::Unknown;
-        }
-        for (const auto& txt : answer.records) {
-            const auto tags = dmarc_tags(txt.text());
-            if (!tags) {
-                continue;
-            }
-            std::string policy;
-            std::string subdomain_policy;
-            for (const auto& [tag, value] : *tags) {
-                if (tag == "p") {
-                    policy = value;
-                } else if (tag == "sp") {
-                    subdomain_policy = value;
-                }
-            }
-            if (name != domain && !subdomain_policy.empty()) {
-                policy = subdomain_policy;  // RFC 7489 §6.3 sp= for subdomains
-            }
-            return policy == "quarantine" || policy == "reject" ? DmarcStance::Enforcing
-                                                                : DmarcStance::None;
-        }
+    const auto policy = dmarc_->discover_policy(domain);
+    if (policy.result == auth::dmarc::Result::TempError) {
+        return DmarcStance::Unknown;
     }
-    return DmarcStance::None;
+    if (!policy.record) {
+        return DmarcStance::None;
+    }
+    return policy.policy == auth::dmarc::Policy::None ? DmarcStance::None : DmarcStance::Enforcing;
 }
 
 Decision SpfCheck::decide(const spf::Outcome& outcome, const Transaction& tx) const {

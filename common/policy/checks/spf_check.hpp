@@ -17,6 +17,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "auth/dmarc/evaluator.hpp"
 #include "auth/spf/evaluator.hpp"
 #include "auth/spf/record_cache.hpp"
 #include "dns/resolver.hpp"
@@ -42,7 +43,8 @@ struct SpfCheckSettings {
         {auth::spf::Result::TempError, Action::Tempfail},
     };
     /// A fail is not refused when the sender domain publishes DMARC p=quarantine or
-    /// p=reject: DMARC (which also weighs DKIM) decides at end of message.
+    /// p=reject: DMARC (which also weighs DKIM) decides at end of message. Needs the DMARC
+    /// evaluator (the DMARC check must be on).
     bool defer_fail_to_dmarc = true;
     /// Record decisions but never refuse (mode: warn).
     bool warn_only = false;
@@ -57,8 +59,10 @@ struct SpfCheckSettings {
 /// The SPF check. Holds the resolver and clock for its whole life.
 class SpfCheck final : public Check {
   public:
+    /// `dmarc` is the DMARC check's evaluator; without it a fail is never deferred.
     SpfCheck(std::shared_ptr<dns::Resolver> resolver, std::shared_ptr<const util::Clock> clock,
-             SpfCheckSettings settings);
+             SpfCheckSettings settings,
+             std::shared_ptr<const auth::dmarc::Evaluator> dmarc = nullptr);
 
     std::string_view name() const override { return "spf"; }
     StageMask stages() const override { return {Stage::MailFrom}; }
@@ -92,6 +96,7 @@ class SpfCheck final : public Check {
     std::shared_ptr<dns::Resolver> resolver_;
     std::shared_ptr<const util::Clock> clock_;
     SpfCheckSettings settings_;
+    std::shared_ptr<const auth::dmarc::Evaluator> dmarc_;
     std::unique_ptr<auth::spf::RecordCache> records_;
     std::unique_ptr<auth::spf::Evaluator> evaluator_;
     mutable std::mutex mutex_;

@@ -23,6 +23,9 @@ constexpr std::string_view kConfig = R"(listen: "inet:@PORT@@127.0.0.1"
 store: @STORE@
 events: { journal: @DIR@/events.journal, flush_interval: 50ms }
 spf: { enabled: false }
+dkim: { enabled: false }
+dmarc: { enabled: false }
+preflight: { enabled: false }
 control: { listen: "127.0.0.1:@CONTROL@" }
 access_list:
   - sender: ["blocked@remote.test"]

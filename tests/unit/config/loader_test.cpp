@@ -163,6 +163,47 @@ access_list:
     EXPECT_TRUE(c.access_list[2].final);
 }
 
+TEST(ConfigLoader, ReadsTheAuthenticationSections) {
+    auto loaded = load_string(R"(
+dkim: { check_outbound: true, max_signatures: 4, min_rsa_bits: 2048 }
+dmarc: { org_domain: psl, on_reject: quarantine, on_quarantine: tag, on_temperror: tempfail }
+authentication_results: { authserv_id: mx.example.org, remove_forged: false }
+outbound_ips: ["198.51.100.7", "2001:db8::/64"]
+dkim_signing_domains: [Example.ORG.]
+preflight: { action: reject, header_name: X-Preflight }
+)",
+                              "auth.yaml");
+    ASSERT_TRUE(loaded.has_value()) << describe(loaded.error());
+    const Config& c = *loaded;
+    EXPECT_TRUE(c.dkim.check_outbound);
+    EXPECT_EQ(c.dkim.max_signatures, 4u);
+    EXPECT_EQ(c.dkim.min_rsa_bits, 2048u);
+    EXPECT_EQ(c.dmarc.org_domain_method, "psl");
+    EXPECT_EQ(c.dmarc.on_reject, DmarcAction::Quarantine);
+    EXPECT_EQ(c.dmarc.on_quarantine, DmarcAction::Tag);
+    EXPECT_EQ(c.dmarc.on_temperror, policy::Action::Tempfail);
+    EXPECT_EQ(c.authentication_results.authserv_id, "mx.example.org");
+    EXPECT_FALSE(c.authentication_results.remove_forged);
+    ASSERT_EQ(c.outbound_ips.size(), 2u);
+    EXPECT_EQ(c.outbound_ips[1].prefix_length(), 64);
+    EXPECT_EQ(c.dkim_signing_domains, std::vector<std::string>{"example.org"});
+    EXPECT_EQ(c.preflight.action, PreflightAction::Reject);
+    EXPECT_EQ(c.preflight.header_name, "X-Preflight");
+}
+
+TEST(ConfigLoader, AuthenticationSectionErrorsNameTheKeyAndLine) {
+    auto loaded = load_string(
+        "dmarc:\n  on_reject: bounce\npreflight: { action: shout }\n"
+        "outbound_ips: [not-an-ip]\n",
+        "bad.yaml");
+    ASSERT_FALSE(loaded.has_value());
+    const std::string text = describe(loaded.error());
+    EXPECT_THAT(text, HasSubstr("bad.yaml:2:"));
+    EXPECT_THAT(text, HasSubstr("'dmarc.on_reject' must be one of none, tag, quarantine, reject"));
+    EXPECT_THAT(text, HasSubstr("preflight.action"));
+    EXPECT_THAT(text, HasSubstr("not-an-ip"));
+}
+
 TEST(ConfigLoader, MissingFileIsAClearError) {
     auto loaded = load_file("/nonexistent/mailwarden.yaml");
     ASSERT_FALSE(loaded.has_value());

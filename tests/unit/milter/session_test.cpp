@@ -26,6 +26,9 @@ class SessionTest : public ::testing::Test {
         use_config(R"(
 hostname: mx.test
 spf: { enabled: false }  # unit tests ask no DNS
+dkim: { enabled: false }
+dmarc: { enabled: false }
+preflight: { enabled: false }
 trusted_networks: ["10.0.0.0/8"]
 access_list:
   - sender: ["blocked@remote.test"]
@@ -176,7 +179,9 @@ TEST_F(SessionTest, NonSmtpRefusalWaitsForEndOfMessageAndBouncesAreNeverRefused)
 TEST_F(SessionTest, ReloadAppliesFromTheNextMessage) {
     mail("<blocked@remote.test>");
     session_->on_abort();
-    use_config("hostname: mx2.test\nspf: { enabled: false }\n");
+    use_config(
+        "hostname: mx2.test\nspf: { enabled: false }\ndkim: { enabled: false }\n"
+        "dmarc: { enabled: false }\npreflight: { enabled: false }\n");
     EXPECT_EQ(mail("<blocked@remote.test>"), Outcome::Continue);
     EXPECT_EQ(eom(), Outcome::Accept);
     EXPECT_THAT(mta_.added_headers.back().second, HasSubstr("mx2.test"));

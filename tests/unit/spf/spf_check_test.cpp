@@ -46,7 +46,12 @@ class SpfCheckTest : public ::testing::Test {
   protected:
     void SetUp() override { ASSERT_THAT(zone_->load_text(kZone), testing::IsOk()); }
 
-    SpfCheck make(SpfCheckSettings settings = {}) { return SpfCheck(zone_, clock_, settings); }
+    SpfCheck make(SpfCheckSettings settings = {}) {
+        auto dmarc = auth::dmarc::Evaluator::create(*zone_, {});
+        EXPECT_TRUE(dmarc.has_value());
+        return SpfCheck(zone_, clock_, settings,
+                        std::make_shared<auth::dmarc::Evaluator>(std::move(*dmarc)));
+    }
 
     static Transaction tx(const char* ip, const char* from, const char* helo = "mail.example.net") {
         Transaction t;
