@@ -215,7 +215,12 @@ void Daemon::stop_gracefully() {
             "milter_default_action to them",
             messages_in_flight_.load());
     }
-    smfi_stop();
+    // XXX: libmilter's listener holds its lock across a poll() of up to 5 s, and
+    // smfi_stop() waits for that lock: called here it would hold the exit for seconds.
+    // Nothing is left to wait for (new messages are tempfailed, those in flight are done),
+    // so it runs on its own thread and run() exits after a short join budget; an MTA still
+    // talking to us then sees a closed connection and applies milter_default_action.
+    std::thread([] { smfi_stop(); }).detach();
 }
 
 int Daemon::run() {
