@@ -65,6 +65,18 @@ smtp::Reply reply_for(int code, std::string_view enhanced, std::vector<std::stri
     return smtp::Reply{code, std::string(enhanced), {"Message refused by DMARC policy"}};
 }
 
+// The 550 reply for a failure under p=reject: names the author domain and what failed.
+smtp::Reply reject_reply(const dmarc::Outcome& o, const std::string& detail) {
+    return reply_for(550, "5.7.1",
+                     {fmt::format("Message rejected: {} publishes a DMARC policy of reject, and "
+                                  "this message does not pass it",
+                                  o.header_from),
+                      fmt::format("({}).", detail),
+                      fmt::format("The sender should send through a server that {} authorises "
+                                  "(SPF) or sign the message for {} (DKIM).",
+                                  o.header_from, o.header_from)});
+}
+
 }  // namespace
 
 DmarcCheck::DmarcCheck(std::shared_ptr<const dmarc::Evaluator> evaluator,
@@ -126,18 +138,20 @@ Decision DmarcCheck::decide(const dmarc::Outcome& o, const Transaction& tx) cons
             enforcement = settings_.on_quarantine;
         }
         const std::string detail = failure_detail(o, tx.message);
+        const bool reject = o.disposition == dmarc::Policy::Reject;
         switch (enforcement) {
             case DmarcEnforcement::Reject:
-                d.action = Action::Reject;
-                d.reply = reply_for(
-                    550, "5.7.1",
-                    {fmt::format("Message rejected: {} publishes a DMARC policy of reject, and "
-                                 "this message does not pass it",
-                                 o.header_from),
-                     fmt::format("({}).", detail),
-                     fmt::format("The sender should send through a server that {} authorises "
-                                 "(SPF) or sign the message for {} (DKIM).",
-                                 o.header_from, o.header_from)});
+            case DmarcEnforcement::None:
+                // None enforces nothing but records what the policy asked for, as a warning.
+                d.action = reject ? Action::Reject : Action::Quarantine;
+                d.warn_only = enforcement == DmarcEnforcement::None;
+                if (reject) {
+                    d.reply = reject_reply(o, detail);
+                }
+                if (enforcement == DmarcEnforcement::None && o.disposition == dmarc::Policy::None) {
+                    d.action = Action::Continue;  // p=none (or t=y lowered it): monitoring only
+                    d.warn_only = false;
+                }
                 break;
             case DmarcEnforcement::Quarantine:
                 d.action = Action::Quarantine;
@@ -150,8 +164,6 @@ Decision DmarcCheck::decide(const dmarc::Outcome& o, const Transaction& tx) cons
                                fmt::format("fail (p={}) header.from={}", dmarc::to_string(o.policy),
                                            o.header_from),
                                0});
-                break;
-            case DmarcEnforcement::None:
                 break;
         }
         d.reason += fmt::format("; {}", detail);

@@ -116,6 +116,22 @@ TEST_F(DmarcCheckTest, PolicyNoneFailureIsOnlyRecorded) {
     EXPECT_EQ(t.message.dmarc->result, auth::dmarc::Result::Fail);
 }
 
+TEST_F(DmarcCheckTest, EnforcementNoneDeliversButRecordsWhatThePolicyAskedFor) {
+    DmarcCheckSettings none;
+    none.on_reject = DmarcEnforcement::None;
+    none.on_quarantine = DmarcEnforcement::None;
+    auto t = tx("ceo@bank.example", auth::spf::Result::Fail, "bank.example");
+    const Decision d = make(none).evaluate(t);
+    EXPECT_EQ(d.action, Action::Reject);
+    EXPECT_TRUE(d.warn_only) << "recorded as warn:reject, delivered";
+    ASSERT_TRUE(d.reply.has_value());
+    EXPECT_EQ(d.reply->code, 550);
+    auto t2 = tx("a@shop.example", auth::spf::Result::Fail, "shop.example");
+    const Decision q = make(none).evaluate(t2);
+    EXPECT_EQ(q.action, Action::Quarantine);
+    EXPECT_TRUE(q.warn_only);
+}
+
 TEST_F(DmarcCheckTest, TemperrorContinuesByDefaultAndTempfailsWhenConfigured) {
     auto t = tx("a@slow.example", auth::spf::Result::Fail, "slow.example");
     EXPECT_EQ(make().evaluate(t).action, Action::Continue);
