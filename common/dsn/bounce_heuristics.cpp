@@ -72,9 +72,10 @@ constexpr std::array<std::string_view, 27> kBounceSubjects{
 
 struct Patterns {
     // An address at the start of a line: "<bob@x.org>:", "bob@x.org", "<bob@x.org>...",
-    // "RCPT To:<bob@x.org>", "554 <bob@x.org>... Host unknown", then text on the same line.
+    // "RCPT To:<bob@x.org>" (also as ">>> RCPT To:<bob@x.org>" in a Sendmail transcript),
+    // "554 <bob@x.org>... Host unknown", then text on the same line.
     RE2 address_line{
-        R"(^[ \t]*([245][0-9][0-9][ \t]+)?(RCPT To:[ \t]*)?['"<]*([A-Za-z0-9._%+=/!#$&*?^`{|}~-][A-Za-z0-9._%+=/'!#$&*?^`{|}~-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)['">]*[ \t]*(.*)$)"};
+        R"(^[ \t]*([245][0-9][0-9][ \t]+)?(?:>>>[ \t]*)?(RCPT To:[ \t]*)?['"<]*([A-Za-z0-9._%+=/!#$&*?^`{|}~-][A-Za-z0-9._%+=/'!#$&*?^`{|}~-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)['">]*[ \t]*(.*)$)"};
 };
 
 const Patterns& patterns() {

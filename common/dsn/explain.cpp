@@ -83,6 +83,15 @@ std::vector<RecipientExplanation> explain(const Report& report, const explain::C
             diagnostic.status && diagnostic.status->klass == field_status->klass) {
             field_status = diagnostic.status;
         }
+        // Likewise a subject-only code ("5.1.0 - Unknown address error") that quotes the
+        // remote's specific code of the same class ("'5.2.2 ... Mailbox Full'").
+        if (field_status && field_status->detail == 0 && field_status->subject != 0) {
+            if (const auto quoted = other_status(diagnostic, *field_status);
+                quoted && quoted->klass == field_status->klass && quoted->detail != 0) {
+                field_status = quoted;
+                diagnostic.status = quoted;
+            }
+        }
         // RFC 3463 X.4.7: "the code for the actual problem found when delivery was
         // attempted should be returned rather than this code" - when the text names it
         // ("554 4.4.7 Message expired ... <421 4.4.2 Connection timed out>"), report that.
@@ -120,7 +129,11 @@ std::vector<RecipientExplanation> explain(const Report& report, const explain::C
             // (sisimai's rule): a stage-dependent text is a filter decision unless the
             // refusal came at RCPT TO or carries an X.1.x address code. The code outweighs
             // the stage: with PIPELINING, Sendmail shows ">>> DATA" before the RCPT reply.
-            const bool address_status = diagnostic.status && diagnostic.status->subject == 1;
+            // X.1.1 and X.1.3 name a bad destination mailbox; other X.1.x codes (5.1.0,
+            // Microsoft's 5.1.351) do not tell an unknown user from a filter.
+            const bool address_status =
+                diagnostic.status && diagnostic.status->subject == 1 &&
+                (diagnostic.status->detail == 1 || diagnostic.status->detail == 3);
             if (refined == Category::UserUnknown && !address_status && match.entry != nullptr &&
                 match.entry->stage_dependent && diagnostic.command != "RCPT") {
                 refined = Category::Filtered;

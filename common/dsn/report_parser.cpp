@@ -109,7 +109,27 @@ struct Parts {
     std::string html;
     OriginalMessage original;
     bool has_original = false;
+    /// An attached message that is itself a delivery report (a bounce forwarded as an
+    /// attachment, or a bounce of a bounce), as bytes.
+    std::string forwarded_report;
 };
+
+// Some MTAs write one delivery-status part per recipient: all are read, within the text
+// limit (their per-message fields repeat and add no recipient).
+void add_delivery_status(Parts& parts, std::string text, std::size_t max_bytes) {
+    if (!parts.has_delivery_status) {
+        parts.delivery_status = std::move(text);
+        parts.delivery_status.resize(std::min(parts.delivery_status.size(), max_bytes));
+        parts.has_delivery_status = true;
+        return;
+    }
+    if (parts.delivery_status.size() + 2 >= max_bytes) {
+        return;
+    }
+    const std::size_t room = max_bytes - parts.delivery_status.size() - 2;
+    parts.delivery_status += "\n\n";
+    parts.delivery_status.append(text, 0, std::min(text.size(), room));
+}
 
 OriginalMessage original_from_message(GMimeMessage* message) {
     OriginalMessage original;
@@ -164,23 +184,34 @@ void walk(GMimeObject* object, int depth, const ParseLimits& limits, Parts& part
             char* text = g_mime_object_to_string(GMIME_OBJECT(inner), nullptr);
             std::string body = text != nullptr ? text : "";
             g_free(text);
-            (is("message", "delivery-status") ? parts.delivery_status : parts.feedback_report) =
-                body;
-            (is("message", "delivery-status") ? parts.has_delivery_status
-                                              : parts.has_feedback_report) = true;
+            if (is("message", "delivery-status")) {
+                add_delivery_status(parts, std::move(body), limits.max_text_bytes);
+            } else {
+                parts.feedback_report = std::move(body);
+                parts.has_feedback_report = true;
+            }
             return;
         }
         if (!parts.has_original) {
             parts.original = original_from_message(inner);
             parts.has_original = true;
+            GMimeContentType* inner_type =
+                g_mime_object_get_content_type(g_mime_message_get_mime_part(inner));
+            const char* report_type =
+                inner_type != nullptr ? g_mime_content_type_get_parameter(inner_type, "report-type")
+                                      : nullptr;
+            if (report_type != nullptr && util::iequals(report_type, "delivery-status")) {
+                char* bytes = g_mime_object_to_string(GMIME_OBJECT(inner), nullptr);
+                if (bytes != nullptr) {
+                    parts.forwarded_report = bytes;
+                    g_free(bytes);
+                }
+            }
         }
         return;  // the returned original's own parts are not the bounce's text
     }
     if (is("message", "delivery-status") || is("message", "global-delivery-status")) {
-        if (!parts.has_delivery_status) {
-            parts.delivery_status = part_text(object, limits.max_text_bytes);
-            parts.has_delivery_status = true;
-        }
+        add_delivery_status(parts, part_text(object, limits.max_text_bytes), limits.max_text_bytes);
         return;
     }
     if (is("message", "feedback-report")) {
@@ -442,6 +473,42 @@ void recipients_from_text(std::string_view text, const std::string& failed_heade
     }
 }
 
+// A Status that says little - generic X.0.0, or X.4.7 "delivery time expired", which
+// RFC 3463 wants replaced by the actual problem - with a diagnostic that quotes no other
+// code: a single-recipient report's human-readable part often has the remote reply that
+// does ("554 5.3.0 unknown mailer error 255", "returned '441 4.4.1 Error ...'"). Returns
+// that reply (squeezed, at most 200 bytes), or "".
+std::string better_reply_in(std::string_view section, const RecipientStatus& r) {
+    const auto status = r.status.empty() ? std::nullopt : smtp::parse_enhanced_status(r.status);
+    if (!status) {
+        return "";
+    }
+    const bool generic = status->subject == 0 && status->detail == 0;
+    const bool expiry = status->subject == 4 && status->detail == 7;
+    if (!generic && !expiry) {
+        return "";
+    }
+    const smtp::Diagnostic diagnostic = smtp::parse_diagnostic(r.diagnostic_code);
+    if (diagnostic.status && (diagnostic.status->subject != status->subject ||
+                              diagnostic.status->detail != status->detail)) {
+        return "";
+    }
+    static const RE2 reply(
+        R"((?:^|[\s'"(])([245][0-9][0-9][ -]([245])\.([0-9]{1,3})\.([0-9]{1,3})\b[^\n]*))");
+    re2::StringPiece input(section.data(), std::min<std::size_t>(section.size(), 64u << 10));
+    re2::StringPiece line, klass, subject, detail;
+    while (RE2::FindAndConsume(&input, reply, &line, &klass, &subject, &detail)) {
+        const int k = klass[0] - '0';
+        const int sub = std::atoi(std::string(subject.data(), subject.size()).c_str());
+        const int det = std::atoi(std::string(detail.data(), detail.size()).c_str());
+        const bool same = sub == status->subject && det == status->detail;
+        if (k == status->klass && !same && !(sub == 0 && det == 0)) {
+            return squeeze(std::string_view(line.data(), line.size()), 200);
+        }
+    }
+    return "";
+}
+
 }  // namespace
 
 std::string_view to_string(ReportFormat format) noexcept {
@@ -458,7 +525,22 @@ std::string_view to_string(ReportFormat format) noexcept {
     return "heuristic";
 }
 
+namespace {
+
+util::Result<Report> parse_nested(std::string_view message, const ParseLimits& limits, bool nested);
+
+}  // namespace
+
 util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limits) {
+    return parse_nested(message, limits, false);
+}
+
+namespace {
+
+// parse_dsn; `nested` is set while reading a report attached to the message, which is
+// read at most one level deep.
+util::Result<Report> parse_nested(std::string_view message, const ParseLimits& limits,
+                                  bool nested) {
     if (message.empty()) {
         return util::fail(util::ErrorCode::InvalidInput, "empty message");
     }
@@ -518,6 +600,11 @@ util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limi
             if (r.final_recipient.empty()) {
                 r.final_recipient = r.original_recipient;
             }
+            if (!r.diagnostic_code.empty() && report.recipients.size() == 1) {
+                if (const std::string better = better_reply_in(section, r); !better.empty()) {
+                    r.diagnostic_code += fmt::format(" (report text: {})", better);
+                }
+            }
             if (!r.diagnostic_code.empty()) {
                 // MTAs often name the SMTP stage only in the human-readable part (Postfix
                 // "(in reply to RCPT TO command)", Exim "after EHLO", Sendmail ">>> RCPT"):
@@ -565,6 +652,15 @@ util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limi
         if (!report.recipients.empty()) {
             report.format = ReportFormat::DeliveryStatus;
             return report;
+        }
+    }
+    // A bounce whose own text names no failed recipient but that carries the MTA's
+    // report as an attachment (forwarded by a gateway or a user): read the attachment.
+    if (!parts.has_delivery_status && !parts.has_feedback_report && !nested &&
+        !parts.forwarded_report.empty()) {
+        if (auto inner = parse_nested(parts.forwarded_report, limits, true);
+            inner && !inner->recipients.empty()) {
+            return inner;
         }
     }
     if (parts.has_feedback_report) {
@@ -622,4 +718,5 @@ util::Result<Report> parse_dsn(std::string_view message, const ParseLimits& limi
     return util::fail(util::ErrorCode::NotFound, "not a bounce, delivery report or auto-reply");
 }
 
+}  // namespace
 }  // namespace mailwarden::dsn

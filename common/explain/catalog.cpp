@@ -261,6 +261,29 @@ util::Result<Catalog> Catalog::build(std::vector<Entry> entries,
     return catalog;
 }
 
+bool Catalog::applies_to_host(const Entry& entry, const smtp::Diagnostic& diagnostic,
+                              const Context& context) {
+    if (entry.hosts.empty()) {
+        return true;
+    }
+    const auto under = [](std::string_view name, std::string_view domain) {
+        while (name.ends_with('.')) {
+            name.remove_suffix(1);
+        }
+        return util::iequals(name, domain) ||
+               (name.size() > domain.size() && name[name.size() - domain.size() - 1] == '.' &&
+                util::iequals(name.substr(name.size() - domain.size()), domain));
+    };
+    const std::string recipient_domain = domain_of(context.recipient);
+    for (const std::string& domain : entry.hosts) {
+        if (under(diagnostic.remote_host, domain) || under(context.remote_host, domain) ||
+            under(recipient_domain, domain)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 const Texts& Catalog::category_texts(Category category) const {
     return category_texts_[category_index(category)];
 }
@@ -316,6 +339,9 @@ Match Catalog::classify(const smtp::Diagnostic& diagnostic, const Context& conte
     int first_weak = -1;
     for (const int hit : hits) {
         const Entry& entry = entries_[pattern_owner_[static_cast<std::size_t>(hit)]];
+        if (!applies_to_host(entry, diagnostic, context)) {
+            continue;
+        }
         if (entry.weak) {
             if (first_weak < 0) {
                 first_weak = hit;

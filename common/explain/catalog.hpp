@@ -54,6 +54,10 @@ struct Entry {
     /// Pattern entries: a text that recipient-side filters also use ("User unknown"); the
     /// report's context decides between userunknown and filtered (dsn::explain).
     bool stage_dependent = false;
+    /// Pattern entries: when not empty, the entry applies only to refusals by these
+    /// providers - the remote host or the recipient's domain is one of these domains or
+    /// under one ("ezweb.ne.jp" covers "lsean.ezweb.ne.jp"). Lower case.
+    std::vector<std::string> hosts;
     /// Where the entry starts in its file.
     util::SourcePosition where;
 };
@@ -93,6 +97,10 @@ class Catalog {
     /// reason from elsewhere (an ARF report, an auto-reply, a rule on the report's context).
     Match describe(Category category, const smtp::Diagnostic& diagnostic,
                    const Context& context = {}) const;
+
+    /// Whether a pattern entry's `hosts` condition holds for this refusal (true without one).
+    static bool applies_to_host(const Entry& entry, const smtp::Diagnostic& diagnostic,
+                                const Context& context);
 
     /// The entry for exactly this code ("5.1.1" or "x.1.1"); nullptr when none.
     const Entry* find_status(const smtp::EnhancedStatus& status) const;

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "explain/catalog.hpp"
+#include "util/ascii.hpp"
 
 namespace mailwarden::explain {
 
@@ -101,7 +102,7 @@ Entry read_entry(const YAML::Node& node, const std::string& file) {
     }
     check_keys(node,
                {"id", "category", "status", "reply", "match", "examples", "weak", "generic",
-                "stage_dependent", "permanent", "summary", "sender", "admin"},
+                "stage_dependent", "hosts", "permanent", "summary", "sender", "admin"},
                "entry");
     Entry entry;
     entry.where = position(file, node.Mark());
@@ -151,6 +152,19 @@ Entry read_entry(const YAML::Node& node, const std::string& file) {
     }
     if (node["stage_dependent"]) {
         entry.stage_dependent = boolean(node["stage_dependent"], "stage_dependent");
+    }
+    if (node["hosts"]) {
+        entry.hosts = strings(node["hosts"], "hosts");
+        for (std::string& host : entry.hosts) {
+            host = util::to_lower(host);
+            const bool valid = !host.empty() && host.front() != '.' && host.back() != '.' &&
+                               host.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") ==
+                                   std::string::npos;
+            if (!valid) {
+                fail_at(node["hosts"],
+                        fmt::format("entry '{}': '{}' is not a domain name", entry.id, host));
+            }
+        }
     }
     if (node["permanent"]) {
         entry.permanent = boolean(node["permanent"], "permanent");

@@ -285,8 +285,11 @@ Diagnostic parse_diagnostic(std::string_view input) {
     if (result.command.empty()) {
         // Stage hints in MTA prose: qmail ("does not like recipient", "failed after I sent
         // the message", "sender was rejected"), Yahoo ("[RCPT_TO]"), others.
-        static constexpr std::array<std::pair<std::string_view, std::string_view>, 7> kHints{{
+        static constexpr std::array<std::pair<std::string_view, std::string_view>, 10> kHints{{
             {"refused to talk to me", "CONNECT"},
+            {"smtp:rcpt host", "RCPT"},  // Sun/Oracle Messaging Server, X3: "SMTP:RCPT host ..."
+            {"smtp:mail host", "MAIL"},
+            {"smtp:data host", "DATA"},
             {"does not like recipient", "RCPT"},
             {"[rcpt_to]", "RCPT"},
             {"following rcpt command", "RCPT"},

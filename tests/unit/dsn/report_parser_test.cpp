@@ -253,5 +253,27 @@ TEST(DeliveryStatus, FieldsSurviveMissingBlankLinesAndOddCase) {
     EXPECT_EQ(strip_address_type("rfc822;<z@example.org>"), "z@example.org");
 }
 
+TEST(ReportParser, ReadsEveryDeliveryStatusPart) {
+    // Some MTAs write one message/delivery-status part per recipient.
+    const std::string dsn =
+        "From: MAILER-DAEMON@mx.example.org\nTo: alice@example.org\n"
+        "Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+        "--B\nContent-Type: text/plain\n\nTwo recipients failed.\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; bob@example.net\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.net>: User unknown\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; carol@example.net\nAction: failed\nStatus: 5.2.2\n"
+        "Diagnostic-Code: smtp; 552 5.2.2 <carol@example.net>: Mailbox full\n\n"
+        "--B--\n";
+    const auto report = parse_dsn(dsn);
+    ASSERT_THAT(report, IsOk());
+    ASSERT_EQ(report->recipients.size(), 2u);
+    EXPECT_EQ(report->recipients[0].final_recipient, "bob@example.net");
+    EXPECT_EQ(report->recipients[1].final_recipient, "carol@example.net");
+    EXPECT_EQ(report->recipients[1].status, "5.2.2");
+}
+
 }  // namespace
 }  // namespace mailwarden::dsn

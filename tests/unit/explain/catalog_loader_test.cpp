@@ -51,6 +51,35 @@ TEST(CatalogLoader, LoadsAMinimalCatalog) {
     EXPECT_EQ(catalog->classify("550 5.1.1 whatever").entry_id, "code");
 }
 
+TEST(CatalogLoader, HostsLimitAnEntryToOneProvidersRefusals) {
+    const std::string yaml = header() +
+                             "  - id: provider\n"
+                             "    category: filtered\n"
+                             "    hosts: [Provider.example]\n"
+                             "    match: 'user unknown'\n"
+                             "    examples: ['550 user unknown']\n"
+                             "  - id: everyone\n"
+                             "    category: userunknown\n"
+                             "    match: 'user unknown'\n"
+                             "    examples: ['550 user unknown']\n";
+    auto catalog = Catalog::load_string(yaml, "hosts.yaml");
+    ASSERT_THAT(catalog, IsOk());
+    Context by_remote;
+    by_remote.remote_host = "mx1.provider.example.";
+    EXPECT_EQ(catalog->classify("550 User unknown", by_remote).entry_id, "provider");
+    Context by_recipient;
+    by_recipient.recipient = "bob@provider.example";
+    EXPECT_EQ(catalog->classify("550 User unknown", by_recipient).entry_id, "provider");
+    Context elsewhere;
+    elsewhere.recipient = "bob@notprovider.example";
+    elsewhere.remote_host = "mx.other.example";
+    EXPECT_EQ(catalog->classify("550 User unknown", elsewhere).entry_id, "everyone");
+    // The wrapper's host counts too ("host mx.provider.example[192.0.2.1] said:").
+    EXPECT_EQ(
+        catalog->classify("host mx.provider.example[192.0.2.1] said: 550 User unknown").entry_id,
+        "provider");
+}
+
 struct BadCase {
     const char* name;
     std::string entries;
@@ -95,6 +124,10 @@ const BadCase kBadCases[] = {
      "not a reply code"},
     {"entry without id", "  - category: blocked\n    reply: 554\n", 1, 5, "without an id"},
     {"yaml syntax error", "  - id: x\n    category: [blocked\n", 3, 0, ""},
+    {"not a domain in hosts",
+     "  - id: h\n    category: blocked\n    hosts: ['mx example.org']\n    match: 'x'\n"
+     "    examples: ['550 x']\n",
+     3, 12, "'mx example.org' is not a domain name"},
 };
 
 TEST(CatalogLoader, ErrorsNameFileLineAndColumn) {
