@@ -1,6 +1,7 @@
 // main.cpp - miltload: a milter-protocol load generator speaking the MTA side as Postfix
 // does (tests/support/milter_client). C threads, each holding one milter connection for K
-// messages at a time, until N messages are done or T seconds have passed; then messages/s,
+// messages at a time, until N messages are done or T seconds have passed (whichever comes
+// first); then messages/s,
 // per-message latency percentiles, final actions and errors, as text or JSON.
 #include <algorithm>
 #include <atomic>
@@ -30,14 +31,10 @@ struct Shared {
     Clock::time_point deadline;
 };
 
-// Claims the next message number, or false when the run is over.
+// Claims the next message number, or false when the run is over (count or time).
 bool claim(Shared& shared, std::uint64_t& n) {
-    if (shared.options.seconds > 0) {
-        if (Clock::now() >= shared.deadline) {
-            return false;
-        }
-        n = shared.next_message.fetch_add(1);
-        return true;
+    if (shared.options.seconds > 0 && Clock::now() >= shared.deadline) {
+        return false;
     }
     n = shared.next_message.fetch_add(1);
     return n < shared.options.messages;

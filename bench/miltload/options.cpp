@@ -1,8 +1,11 @@
 // options.cpp - CLI11 parsing and validation of miltload's options.
 //
-// -n and -t exclude each other; ranges are checked here so that the workers never see a
+// -n and -t bound a run by count and by time (whichever comes first; -t alone: time only);
+// ranges are checked here so that the workers never see a
 // zero connection count, an empty IP pattern or a body chunk above 64 KiB - 1.
 #include "miltload/options.hpp"
+
+#include <limits>
 
 #include <CLI/CLI.hpp>
 
@@ -16,10 +19,11 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
         ->required();
     app.add_option("-c,--connections", o.connections, "concurrent connections (threads)")
         ->check(CLI::Range(1, 4096));
-    auto* n = app.add_option("-n,--messages", o.messages, "total messages");
-    auto* t = app.add_option("-t,--seconds", o.seconds, "run for this many seconds")
+    auto* n =
+        app.add_option("-n,--messages", o.messages, "total messages (with -t: at most this many)");
+    auto* t = app.add_option("-t,--seconds", o.seconds,
+                             "run for this many seconds (with -n: at most this long)")
                   ->check(CLI::PositiveNumber);
-    n->excludes(t);
     app.add_option("--per-connection,-k", o.per_connection, "messages per milter connection")
         ->check(CLI::Range(1, 1000000));
     app.add_option("--message,-m", o.message_files, ".eml files (used in turn)")
@@ -57,6 +61,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "keep Nagle's algorithm on miltload's sockets (default: TCP_NODELAY)");
     try {
         app.parse(argc, argv);
+        if (t->count() > 0 && n->count() == 0) {
+            o.messages = std::numeric_limits<std::size_t>::max();  // bounded by time only
+        }
         if (o.non_smtp && (o.rcpts != 1 || o.logins > 0 || o.ips != 1)) {
             // bound to the single client and recipient of Postfix's internal submissions
             throw CLI::ValidationError(non_smtp->get_name(),

@@ -1,6 +1,6 @@
 // options.hpp - miltload's command line.
 //
-//   miltload --socket inet:PORT@127.0.0.1 -c CONNECTIONS (-n MESSAGES | -t SECONDS)
+//   miltload --socket inet:PORT@127.0.0.1 -c CONNECTIONS [-n MESSAGES] [-t SECONDS]
 //            [--per-connection K] [--message FILE.eml ...] [--logins N] [--ips N]
 //            [--senders N] [--non-smtp] [--expect ACTION] [--expect-header TEXT] [--json]
 #pragma once
@@ -16,8 +16,8 @@ namespace mailwarden::bench {
 struct Options {
     std::string socket;
     int connections = 16;
-    std::size_t messages = 1000;  ///< total, when seconds is 0
-    double seconds = 0;           ///< run for this long instead of a message count
+    std::size_t messages = 1000;  ///< at most this many in all
+    double seconds = 0;           ///< and at most this long (0: no time bound)
     int per_connection = 10;      ///< messages per milter connection, then reconnect
     std::vector<std::string> message_files;
     int logins = 0;  ///< spread {auth_authen} over this many logins (0 = unauthenticated)
