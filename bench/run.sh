@@ -108,115 +108,10 @@ for b in "$MAILWARDEN" "$MILTLOAD" "$ACCEPTALL"; do
     [ -x "$b" ] || die "$b not built"
 done
 
-# ------------------------------------------------------------------ run directory, cleanup
-WORK="$(mktemp -d /tmp/mailwarden-bench.XXXXXX)"
-chmod 755 "$WORK"
-PIDS=()          # long-lived helpers (redis, unbound)
-MPID=""          # the milter of the current row
-cleanup() {
-    local rc=$?
-    [ -n "$MPID" ] && stop_pid "$MPID"
-    local p
-    for p in "${PIDS[@]+"${PIDS[@]}"}"; do stop_pid "$p"; done
-    if [ "$KEEP" = 1 ] || [ "$rc" != 0 ]; then
-        log "run directory kept: $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# ------------------------------------------------------------------ run directory, redis, DNS
+# shellcheck source=tools/bench_env.sh
+. "$here/tools/bench_env.sh"
 
-descendants() {  # $1 and every process below it
-    local p c
-    echo "$1"
-    for c in $(pgrep -P "$1" 2>/dev/null || true); do descendants "$c"; done
-}
-stop_pid() {  # SIGTERM to a process and its children, bounded wait, then SIGKILL
-    local pid=$1 tree i
-    tree="$(descendants "$pid" | tr '\n' ' ')"
-    # shellcheck disable=SC2086
-    kill -TERM $tree 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    # shellcheck disable=SC2086
-    kill -KILL $tree 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-port_free() { ! ss -Hltnu "sport = :$1" | grep -q .; }
-pick_port() {  # the preferred port when free, else a free one above 20000
-    local p=$1 i
-    port_free "$p" && { echo "$p"; return; }
-    for ((i = 0; i < 200; i++)); do
-        p=$((20000 + RANDOM % 30000))
-        port_free "$p" && { echo "$p"; return; }
-    done
-    die "no free port"
-}
-wait_tcp() {  # host port seconds
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-# ------------------------------------------------------------------ redis and DNS
-REDIS_PORT="$(pick_port 6379)"
-setsid redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$WORK" > "$WORK/redis.log" 2>&1 < /dev/null &
-PIDS+=($!)
-wait_tcp 127.0.0.1 "$REDIS_PORT" 10 || die "redis-server did not start ($WORK/redis.log)"
-rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
-
-# unbound on port 53 (the peers that only read /etc/resolv.conf cannot name a port); an
-# address of its own in 127/8 so that nothing else on port 53 is disturbed.
-DNS_ADDR=""
-for a in 127.0.0.53 127.0.53.1 127.0.53.2 127.0.53.3; do
-    if ! ss -Hlnu "src $a:53" | grep -q . && ! ss -Hlnu "sport = :53" | grep -q "0.0.0.0:53\|\*:53"; then
-        DNS_ADDR=$a; break
-    fi
-done
-[ -n "$DNS_ADDR" ] || die "no loopback address free for unbound on port 53"
-{
-    echo "server:"
-    echo "  interface: $DNS_ADDR"
-    echo "  port: 53"
-    echo "  do-ip6: no"
-    echo "  do-daemonize: no"
-    echo "  use-syslog: no"
-    echo '  username: ""'
-    echo '  chroot: ""'
-    echo '  pidfile: ""'
-    echo "  directory: \"$WORK\""
-    echo "  logfile: \"$WORK/unbound.log\""
-    echo "  verbosity: 1"
-    echo "  access-control: 127.0.0.0/8 allow"
-    echo '  module-config: "iterator"'
-    echo "  num-threads: 1"
-    echo "  msg-cache-size: 16m"
-    "$py" "$here/tools/zone_to_unbound.py" "$here/zone.yaml" | sed 's/^/  /'
-    echo "remote-control:"
-    echo "  control-enable: no"
-} > "$WORK/unbound.conf"
-setsid unbound -d -c "$WORK/unbound.conf" > "$WORK/unbound.out" 2>&1 < /dev/null &
-PIDS+=($!)
-wait_tcp "$DNS_ADDR" 53 10 || die "unbound did not start ($WORK/unbound.out)"
-echo "nameserver $DNS_ADDR" > "$WORK/resolv.conf"
-
-# ------------------------------------------------------------------ the milters
-MW_PORT="$(pick_port 18891)"
-PEER_PORT="$(pick_port 18892)"
-mkdir -p "$WORK/journal"
-mailwarden_config() {  # $1 = source yaml: ports, DNS and journal of this run
-    sed -e "s|inet:18891@127.0.0.1|inet:$MW_PORT@127.0.0.1|" \
-        -e "s|^    port: 6379|    port: $REDIS_PORT|" \
-        -e "s|127.0.0.53@53|$DNS_ADDR@53|" \
-        -e "s|/tmp/mailwarden-bench/events.journal|$WORK/journal/events.journal|" "$1"
-}
 peer_config() {  # $1 = template, $2 = run dir of the peer
     sed -e "s|@DIR@|$2|g" -e "s|@PORT@|$PEER_PORT|g" -e "s|@DNS@|$DNS_ADDR|g" \
         -e "s|@REDIS_PORT@|$REDIS_PORT|g" -e "s|@WORKERS@|$(nproc)|g" "$1"
@@ -359,11 +254,15 @@ row.update(workload=w, milter=m, rep=int(rep), cpu_seconds=int(ticks) / int(hz),
            redis={"evalsha": int(evalsha), "other": int(other)})
 print(json.dumps(row))
 PY
-    tail -1 "$ROWS" | "$py" -c 'import json,sys; r=json.loads(sys.stdin.read());
-print(f"{r[\"workload\"]} {r[\"milter\"]:10} c={r[\"connections\"]:<4} {r[\"messages\"]:>7} msgs"
-      f" {r[\"messages_per_second\"]:8.0f} msg/s p50 {r[\"latency_ms\"][\"p50\"]:.2f} ms"
-      f" p99 {r[\"latency_ms\"][\"p99\"]:.2f} ms cpu/1000 {1000*r[\"cpu_seconds\"]/max(r[\"messages\"],1):.3f}"
-      f" rss {r[\"rss_hwm_kb\"]/1024:.1f} MB errors {r[\"errors\"]} load {r[\"loadavg\"]}")' >&2
+    "$py" - "$(tail -1 "$ROWS")" <<'PY' >&2
+import json, sys
+r = json.loads(sys.argv[1])
+lat = r["latency_ms"]
+print(f"{r['workload']} {r['milter']:10} c={r['connections']:<4} {r['messages']:>7} msgs"
+      f" {r['messages_per_second']:8.0f} msg/s p50 {lat['p50']:.2f} ms p99 {lat['p99']:.2f} ms"
+      f" cpu/1000 {1000 * r['cpu_seconds'] / max(r['messages'], 1):.3f}"
+      f" rss {r['rss_hwm_kb'] / 1024:.1f} MB errors {r['errors']} load {r['loadavg']}")
+PY
 }
 
 # ------------------------------------------------------------------ the runs
@@ -424,11 +323,15 @@ print(json.dumps({
     "rss_end_kb": samples[-1][1] if samples else 0, "rss_hwm_kb": int(hwm),
     "samples": samples}))
 PY
-    "$py" -c 'import json,sys; r=json.load(open(sys.argv[1]));
-print(f"long run: {r[\"messages\"]} of {r[\"messages_requested\"]} messages in {r[\"seconds\"]:.0f} s"
-      f" ({r[\"messages_per_second\"]:.0f} msg/s, {r[\"errors\"]} errors); RSS idle {r[\"rss_idle_kb\"]/1024:.1f} MB,"
-      f" at 5 s {r[\"rss_start_kb\"]/1024:.1f} MB, at the end {r[\"rss_end_kb\"]/1024:.1f} MB,"
-      f" peak {r[\"rss_hwm_kb\"]/1024:.1f} MB")' "$LONG_JSON" >&2
+    "$py" - "$LONG_JSON" <<'PY' >&2
+import json, sys
+r = json.load(open(sys.argv[1]))
+mb = lambda kb: kb / 1024
+print(f"long run: {r['messages']} of {r['messages_requested']} messages in {r['seconds']:.0f} s"
+      f" ({r['messages_per_second']:.0f} msg/s, {r['errors']} errors);"
+      f" RSS idle {mb(r['rss_idle_kb']):.1f} MB, at 5 s {mb(r['rss_start_kb']):.1f} MB,"
+      f" at the end {mb(r['rss_end_kb']):.1f} MB, peak {mb(r['rss_hwm_kb']):.1f} MB")
+PY
 fi
 
 # ------------------------------------------------------------------ the table
