@@ -1,6 +1,7 @@
 // main.cpp - miltload: a milter-protocol load generator speaking the MTA side as Postfix
 // does (tests/support/milter_client). C threads, each holding one milter connection for K
-// messages at a time, until N messages are done or T seconds have passed; then messages/s,
+// messages at a time, until N messages are done or T seconds have passed (whichever comes
+// first); then messages/s,
 // per-message latency percentiles, final actions and errors, as text or JSON.
 #include <algorithm>
 #include <atomic>
@@ -26,20 +27,38 @@ struct Shared {
     const Workload& workload;
     std::atomic<std::uint64_t> next_message{0};
     std::atomic<std::uint64_t> next_connection{0};
+    std::atomic<bool> shown{false};
     Clock::time_point deadline;
 };
 
-// Claims the next message number, or false when the run is over.
+// Claims the next message number, or false when the run is over (count or time).
 bool claim(Shared& shared, std::uint64_t& n) {
-    if (shared.options.seconds > 0) {
-        if (Clock::now() >= shared.deadline) {
-            return false;
-        }
-        n = shared.next_message.fetch_add(1);
-        return true;
+    if (shared.options.seconds > 0 && Clock::now() >= shared.deadline) {
+        return false;
     }
     n = shared.next_message.fetch_add(1);
     return n < shared.options.messages;
+}
+
+// Whether an added or changed header's "Name: value" contains `text`.
+bool has_header_with(const testing::MessageResult& result, const std::string& text) {
+    for (const auto& edit : result.header_edits) {
+        if ((edit.name + ": " + edit.value).find(text) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// --show-first: what the milter did to one message, for checking a set-up by eye.
+void show(const testing::MessageResult& result) {
+    std::string text = fmt::format("miltload: first message: {} at {}{}{}\n", result.final_action(),
+                                   testing::to_string(result.decided_at),
+                                   result.decisive.text.empty() ? "" : ": ", result.decisive.text);
+    for (const auto& edit : result.header_edits) {
+        text += fmt::format("  header {}: {}\n", edit.name, edit.value);
+    }
+    std::fputs(text.c_str(), stderr);
 }
 
 void worker(Shared& shared, WorkerStats& stats) {
@@ -58,6 +77,7 @@ void worker(Shared& shared, WorkerStats& stats) {
         }
         ++stats.connections;
         client->set_timeout(timeout);
+        client->set_write_buffer(shared.options.write_buffer);
         const auto info = shared.workload.client(conn);
         const auto macros = testing::PostfixMacros::defaults(info);
         std::string setup_error;
@@ -75,7 +95,7 @@ void worker(Shared& shared, WorkerStats& stats) {
         }
         for (int k = 0; have && k < shared.options.per_connection; ++k) {
             const auto message = shared.workload.message(n);
-            auto pm = testing::PostfixMacros::defaults(info, message.queue_id);
+            const auto pm = shared.workload.macros(info, message);
             const auto start = Clock::now();
             auto result = client->send_message(message, pm);
             const auto stop = Clock::now();
@@ -84,11 +104,18 @@ void worker(Shared& shared, WorkerStats& stats) {
                 have = claim(shared, n);
                 break;  // the connection is in an unknown state: open a new one
             }
+            if (shared.options.show_first && !shared.shown.exchange(true)) {
+                show(*result);
+            }
             stats.latencies_ms.push_back(
                 std::chrono::duration<double, std::milli>(stop - start).count());
             ++stats.actions[result->final_action()];
             if (!result->header_edits.empty()) {
                 ++stats.header_edits;
+            }
+            if (!shared.options.expect_header.empty() &&
+                has_header_with(*result, shared.options.expect_header)) {
+                ++stats.header_matches;
             }
             have = claim(shared, n);
         }
@@ -111,7 +138,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "miltload: %s\n", workload.error().message.c_str());
         return 2;
     }
-    Shared shared{*options, *workload, {}, {}, {}};
+    Shared shared{*options, *workload, {}, {}, {}, {}};
     const auto start = Clock::now();
     shared.deadline = start + std::chrono::duration_cast<Clock::duration>(
                                   std::chrono::duration<double>(options->seconds));
@@ -141,6 +168,13 @@ int main(int argc, char** argv) {
                          options->expect.c_str());
             ok = false;
         }
+    }
+    if (!options->expect_header.empty() &&
+        (report.totals.header_matches != report.totals.latencies_ms.size() ||
+         report.totals.latencies_ms.empty())) {
+        std::fprintf(stderr, "miltload: expected every message to get a header with '%s'\n",
+                     options->expect_header.c_str());
+        ok = false;
     }
     return ok ? 0 : 1;
 }

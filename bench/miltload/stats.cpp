@@ -26,6 +26,7 @@ void WorkerStats::merge(WorkerStats&& other) {
         actions[action] += count;
     }
     header_edits += other.header_edits;
+    header_matches += other.header_matches;
     connections += other.connections;
     errors += other.errors;
     for (auto& e : other.error_samples) {
@@ -60,8 +61,11 @@ std::string Report::text(const Options& o) const {
     for (const auto& [action, count] : totals.actions) {
         out += fmt::format(" {} {}", action, count);
     }
-    out +=
-        fmt::format("\n  header edits {}\n  errors       {}\n", totals.header_edits, totals.errors);
+    out += fmt::format("\n  header edits {}\n", totals.header_edits);
+    if (!o.expect_header.empty()) {
+        out += fmt::format("  with '{}'  {}\n", o.expect_header, totals.header_matches);
+    }
+    out += fmt::format("  errors       {}\n", totals.errors);
     for (const auto& e : totals.error_samples) {
         out += "    " + e + "\n";
     }
@@ -83,6 +87,10 @@ std::string Report::json(const Options& o) const {
                        {"max", percentile(1.0)}};
     j["actions"] = totals.actions;
     j["header_edits"] = totals.header_edits;
+    if (!o.expect_header.empty()) {
+        j["expect_header"] = o.expect_header;
+        j["header_matches"] = totals.header_matches;
+    }
     j["errors"] = totals.errors;
     j["error_samples"] = totals.error_samples;
     return j.dump(2) + "\n";

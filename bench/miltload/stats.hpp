@@ -16,7 +16,8 @@ namespace mailwarden::bench {
 struct WorkerStats {
     std::vector<double> latencies_ms;  ///< per completed message
     std::map<std::string, std::uint64_t> actions;
-    std::uint64_t header_edits = 0;  ///< messages that got at least one header edit
+    std::uint64_t header_edits = 0;    ///< messages that got at least one header edit
+    std::uint64_t header_matches = 0;  ///< messages with a header containing --expect-header
     std::uint64_t connections = 0;
     std::uint64_t errors = 0;
     std::vector<std::string> error_samples;  ///< first few error messages

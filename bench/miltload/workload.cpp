@@ -94,6 +94,11 @@ util::Result<Workload> Workload::create(const Options& options) {
 }
 
 testing::ConnectInfo Workload::client(std::uint64_t n) const {
+    if (options_.non_smtp) {
+        // What cleanup(8) tells a non_smtpd milter about pickup and bounce(8) mail.
+        return testing::ConnectInfo{
+            .hostname = "localhost", .family = '4', .port = 0, .address = "127.0.0.1"};
+    }
     const std::uint64_t k = n % static_cast<std::uint64_t>(options_.ips);
     testing::ConnectInfo info;
     // 10.0.0.1, 10.0.0.2, ... (k + 1 avoids the .0 network address for the first one).
@@ -107,21 +112,47 @@ testing::ConnectInfo Workload::client(std::uint64_t n) const {
 testing::MessageSpec Workload::message(std::uint64_t n) const {
     testing::MessageSpec m;
     std::string sender = options_.sender;
+    if (options_.senders > 1 && !sender.empty()) {
+        const auto at = sender.find('@');
+        const std::string local = sender.substr(0, at);
+        const std::string domain = at == std::string::npos ? "" : sender.substr(at);
+        sender =
+            fmt::format("{}{}{}", local, n % static_cast<std::uint64_t>(options_.senders), domain);
+    }
     if (options_.logins > 0) {
-        sender = fmt::format("user{}@bench.test", n % static_cast<std::uint64_t>(options_.logins));
+        sender = fmt::format("user{}@{}", n % static_cast<std::uint64_t>(options_.logins),
+                             options_.login_domain);
         m.auth_login = sender;
     }
-    m.mail_args = {"<" + sender + ">"};
+    // Postfix's smtpd passes addresses as the client wrote them (<...>); pickup and
+    // bounce(8) pass them bare, the null sender as an empty string.
+    const auto envelope = [&](const std::string& address) {
+        return options_.non_smtp ? address : "<" + address + ">";
+    };
+    m.mail_args = {envelope(sender)};
     m.rcpts.clear();
     for (int r = 0; r < options_.rcpts; ++r) {
-        m.rcpts.push_back({fmt::format("<rcpt{}@{}>", (n + static_cast<std::uint64_t>(r)) % 1000,
-                                       options_.rcpt_domain)});
+        m.rcpts.push_back({envelope(fmt::format(
+            "rcpt{}@{}", (n + static_cast<std::uint64_t>(r)) % 1000, options_.rcpt_domain))});
     }
     const auto& t = templates_[n % templates_.size()];
     m.headers = t.headers;
     m.body = t.body;
     m.queue_id = fmt::format("{:X}", 0x10000000 + n);
+    m.body_chunk = options_.chunk;
     return m;
+}
+
+testing::PostfixMacros Workload::macros(const testing::ConnectInfo& client,
+                                        const testing::MessageSpec& message) const {
+    auto pm = testing::PostfixMacros::defaults(client, message.queue_id);
+    if (options_.non_smtp) {
+        // The queue id is known from the start; {mail_host}, {rcpt_host} and the mailer
+        // macros are not sent (see the e2e README's table of what Postfix sends).
+        pm.mail = {{"i", message.queue_id}, {"{mail_addr}", message.mail_args.front()}};
+        pm.rcpt = {{"i", message.queue_id}, {"{rcpt_addr}", message.rcpts.front().front()}};
+    }
+    return pm;
 }
 
 }  // namespace mailwarden::bench

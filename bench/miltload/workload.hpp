@@ -31,8 +31,13 @@ class Workload {
 
     /// Client of connection number `n` (address from the --ips pattern).
     testing::ConnectInfo client(std::uint64_t n) const;
-    /// Message number `n`: envelope from the --logins/--rcpts patterns, content in turn.
+    /// Message number `n`: envelope from the --logins/--senders/--rcpts patterns, content
+    /// in turn, body chunks of --chunk bytes.
     testing::MessageSpec message(std::uint64_t n) const;
+    /// The macros Postfix sends with `message` from `client` (smtpd's, or with --non-smtp
+    /// those of pickup/bounce(8): `i` and the address only at MAIL and RCPT).
+    testing::PostfixMacros macros(const testing::ConnectInfo& client,
+                                  const testing::MessageSpec& message) const;
 
   private:
     Options options_;

@@ -375,6 +375,8 @@ Result<MilterClient> MilterClient::connect(std::string_view socket, Duration tim
 
 MilterClient::MilterClient(MilterClient&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
+      write_buffer_bytes_(other.write_buffer_bytes_),
+      pending_(std::move(other.pending_)),
       timeout_(other.timeout_),
       negotiated_(std::move(other.negotiated_)),
       negotiated_done_(other.negotiated_done_) {}
@@ -383,6 +385,8 @@ MilterClient& MilterClient::operator=(MilterClient&& other) noexcept {
     if (this != &other) {
         close();
         fd_ = std::exchange(other.fd_, -1);
+        write_buffer_bytes_ = other.write_buffer_bytes_;
+        pending_ = std::move(other.pending_);
         timeout_ = other.timeout_;
         negotiated_ = std::move(other.negotiated_);
         negotiated_done_ = other.negotiated_done_;
@@ -404,6 +408,25 @@ void MilterClient::close() {
 // ---------------------------------------------------------------------- raw I/O
 
 Result<void> MilterClient::send_raw(std::string_view bytes) {
+    if (write_buffer_bytes_ == 0) {
+        return write_all(bytes);
+    }
+    if (fd_ < 0) {
+        return fail(ErrorCode::Unavailable, "connection closed");
+    }
+    pending_.append(bytes);
+    return pending_.size() >= write_buffer_bytes_ ? flush() : Result<void>{};
+}
+
+Result<void> MilterClient::flush() {
+    if (pending_.empty()) {
+        return {};
+    }
+    const std::string bytes = std::exchange(pending_, {});
+    return write_all(bytes);
+}
+
+Result<void> MilterClient::write_all(std::string_view bytes) {
     if (fd_ < 0) {
         return fail(ErrorCode::Unavailable, "connection closed");
     }
@@ -438,6 +461,9 @@ Result<void> MilterClient::send_packet(char command, std::string_view data) {
 Result<Packet> MilterClient::read_packet() {
     if (fd_ < 0) {
         return fail(ErrorCode::Unavailable, "connection closed");
+    }
+    if (auto ok = flush(); !ok) {  // what is buffered comes before the reply
+        return std::unexpected(ok.error());
     }
     const auto deadline = Clock::now() + timeout_;
     auto read_exact = [&](char* out, std::size_t len) -> Result<void> {
@@ -486,6 +512,9 @@ Result<Packet> MilterClient::read_packet() {
 
 bool MilterClient::peer_closed(Duration wait) {
     if (fd_ < 0) {
+        return true;
+    }
+    if (!flush()) {
         return true;
     }
     const auto deadline = Clock::now() + wait;
@@ -808,7 +837,10 @@ Result<void> MilterClient::abort() {
 }
 
 Result<void> MilterClient::quit() {
-    return send_packet('Q', {});
+    if (auto ok = send_packet('Q', {}); !ok) {
+        return ok;
+    }
+    return flush();  // the last packet of the connection
 }
 
 // ---------------------------------------------------------------------- one message
