@@ -14,6 +14,7 @@
 #include "dns/static_resolver.hpp"
 #include "dns/unbound_resolver.hpp"
 #include "policy/checks/access_list_check.hpp"
+#include "policy/checks/account_check.hpp"
 #include "policy/checks/auth_results_check.hpp"
 #include "policy/checks/dkim_check.hpp"
 #include "policy/checks/dmarc_check.hpp"
@@ -22,9 +23,11 @@
 #include "policy/checks/spf_check.hpp"
 #include "ratelimit/rule.hpp"
 #include "store/fallback_buckets.hpp"
+#include "store/memory_accounts.hpp"
 #include "store/memory_buckets.hpp"
 #include "store/memory_store.hpp"
 #include "store/options_from_config.hpp"
+#include "store/redis_accounts.hpp"
 #include "store/redis_buckets.hpp"
 #include "store/redis_store.hpp"
 
@@ -221,6 +224,22 @@ std::shared_ptr<const auth::spf::Evaluator> make_spf_evaluator(
     return std::shared_ptr<const auth::spf::Evaluator>(owned, &owned->evaluator());
 }
 
+// The account store of the config's backend (Redis accounts keep their RedisStore alive).
+std::shared_ptr<store::AccountStore> make_accounts(const config::Config& config,
+                                                   const std::shared_ptr<store::Store>& store) {
+    if (auto redis = std::dynamic_pointer_cast<store::RedisStore>(store)) {
+        struct Owned {
+            std::shared_ptr<store::RedisStore> redis;
+            store::RedisAccountStore accounts;
+        };
+        auto owned = std::make_shared<Owned>(Owned{redis, store::RedisAccountStore(*redis)});
+        return std::shared_ptr<store::AccountStore>(owned, &owned->accounts);
+    }
+    store::MemoryAccountOptions o;
+    o.max_accounts = config.accounts.local_max_accounts;
+    return std::make_shared<store::MemoryAccountStore>(o);
+}
+
 }  // namespace
 
 Backends make_backends(const config::Config& config) {
@@ -240,6 +259,7 @@ Backends make_backends(const config::Config& config) {
         b.store = std::make_shared<store::MemoryStore>(o);
         b.buckets = std::make_shared<store::MemoryBucketStore>(local);
     }
+    b.accounts = make_accounts(config, b.store);
     return b;
 }
 
@@ -269,6 +289,20 @@ util::Result<std::shared_ptr<const Runtime>> build_runtime(
         }
         checks.push_back(std::make_shared<policy::RateLimitCheck>(
             std::move(buckets), std::move(rules), std::make_shared<util::SystemClock>()));
+    }
+    if (config->accounts.enabled) {
+        auto settings = policy::account_check_settings(config->accounts);
+        if (!settings) {
+            return util::fail(util::ErrorCode::Config, "accounts: " + settings.error().message);
+        }
+        auto accounts = backends.accounts;
+        if (!accounts) {
+            accounts = make_backends(*config).accounts;  // validation only (--check-config)
+        }
+        // First among the checks that see RCPT, so it counts every recipient tried.
+        checks.insert(checks.begin(), std::make_shared<policy::AccountCheck>(
+                                          std::move(accounts), std::move(*settings),
+                                          std::make_shared<util::SystemClock>()));
     }
     const bool preflight = config->preflight.enabled;
     const bool any_auth =

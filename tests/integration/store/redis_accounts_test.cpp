@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "store/keys.hpp"
+#include "integration/store/redis_account_backend.hpp"
 #include "support/redis_server.hpp"
 #include "unit/store/account_contract.hpp"
 
@@ -19,51 +20,10 @@ using mailwarden::testing::IsOk;
 using mailwarden::testing::RedisServer;
 using namespace std::chrono_literals;
 
-std::unique_ptr<RedisServer>& shared_server() {
-    static std::unique_ptr<RedisServer> server;
-    return server;
-}
-
-// One server for the suite; each test gets its own key prefix and stores.
-struct RedisBackend {
-    static inline std::string start_error;
-    static inline int next_prefix = 0;
-    static inline std::vector<std::shared_ptr<RedisStore>> stores;
-
-    static void set_up_suite() {
-        if (!mailwarden::testing::find_redis_server()) {
-            start_error = "redis-server is not installed (apt-get install redis-server)";
-            return;
-        }
-        auto started = RedisServer::start();
-        if (started) {
-            shared_server() = std::move(*started);
-        } else {
-            start_error = started.error().describe();
-        }
-    }
-    static void tear_down_suite() {
-        stores.clear();
-        shared_server().reset();
-    }
-    std::shared_ptr<AccountStore> make() {
-        if (!shared_server()) {
-            ADD_FAILURE() << "redis-server did not start: " << start_error;
-            return nullptr;
-        }
-        RedisOptions options;
-        options.port = shared_server()->port();
-        options.prefix = fmt::format("acct{}:", ++next_prefix);
-        auto redis = std::make_shared<RedisStore>(options);
-        stores.push_back(redis);
-        return std::make_shared<RedisAccountStore>(*redis);
-    }
-};
-
 }  // namespace
 
 namespace account_contract {
-INSTANTIATE_TYPED_TEST_SUITE_P(Redis, AccountStoreContract, RedisBackend);
+INSTANTIATE_TYPED_TEST_SUITE_P(Redis, AccountStoreContract, RedisAccountBackend);
 }
 
 namespace {
