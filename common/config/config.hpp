@@ -189,6 +189,8 @@ struct RateLimitConfig {
     milliseconds fallback_retry{1000};  ///< Redis down: local limiter, retry this often
     std::size_t local_max_buckets = 1'000'000;
     std::vector<RateRuleConfig> rules;
+    /// How often the store's per-login overrides (mailwardenctl override) are reloaded.
+    milliseconds override_refresh{10'000};
 };
 
 /// When one compromised-account signal fires (see ratelimit::SignalThreshold).

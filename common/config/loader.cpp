@@ -642,6 +642,8 @@ void load_ratelimit(Section& root, RateLimitConfig& rl) {
         read_duration(s, "fallback_retry", rl.fallback_retry, milliseconds{10},
                       milliseconds{600'000});
         read_int(s, "local_max_buckets", rl.local_max_buckets, 1000, 100'000'000);
+        read_duration(s, "override_refresh", rl.override_refresh, milliseconds{100},
+                      milliseconds{3'600'000});
         s.field("rules", [&](const YAML::Node& list) {
             if (!list.IsSequence()) {
                 s.ctx().error(list.Mark(), "'ratelimit.rules' must be a list of rules");
