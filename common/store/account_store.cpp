@@ -97,6 +97,13 @@ util::Result<std::string> normalize_login(std::string_view login) {
     return util::to_lower(login);
 }
 
+util::Result<std::string> checked_login(std::string_view login, const AccountTracking& tracking) {
+    if (auto v = validate_tracking(tracking); !v) {
+        return std::unexpected(v.error());
+    }
+    return normalize_login(login);
+}
+
 std::string_view to_string(AccountState state) {
     return state == AccountState::Held ? "held" : "ok";
 }

@@ -80,6 +80,10 @@ std::string account_tag(std::string_view fact);
 /// than kMaxLoginBytes.
 util::Result<std::string> normalize_login(std::string_view login);
 
+/// normalize_login(login) when `tracking` also passes validate_tracking; the first error
+/// otherwise. The common first step of every AccountStore call.
+util::Result<std::string> checked_login(std::string_view login, const AccountTracking& tracking);
+
 /// Whether a login's mail is held.
 enum class AccountState {
     Ok,    ///< mail flows

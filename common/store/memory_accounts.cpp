@@ -147,12 +147,9 @@ util::Result<AccountSnapshot> MemoryAccountStore::record(std::string_view login_
                                                          const AccountActivity& a,
                                                          const AccountTracking& t,
                                                          util::SystemTime now) {
-    auto login = normalize_login(login_text);
+    auto login = checked_login(login_text, t);
     if (!login) {
         return std::unexpected(login.error());
-    }
-    if (auto v = validate_tracking(t); !v) {
-        return std::unexpected(v.error());
     }
     if (auto v = validate_activity(a); !v) {
         return std::unexpected(v.error());
@@ -204,12 +201,9 @@ util::Result<AccountSnapshot> MemoryAccountStore::record(std::string_view login_
 util::Result<void> MemoryAccountStore::record_bounces(std::string_view login_text,
                                                       std::uint64_t count, const AccountTracking& t,
                                                       util::SystemTime now) {
-    auto login = normalize_login(login_text);
+    auto login = checked_login(login_text, t);
     if (!login) {
         return std::unexpected(login.error());
-    }
-    if (auto v = validate_tracking(t); !v) {
-        return std::unexpected(v.error());
     }
     const std::int64_t now_ms = to_unix_ms(now);
     std::lock_guard lock(mutex_);
@@ -235,12 +229,9 @@ util::Result<std::optional<std::string>> MemoryAccountStore::login_of(std::strin
 util::Result<std::optional<AccountSnapshot>> MemoryAccountStore::get(std::string_view login_text,
                                                                      const AccountTracking& t,
                                                                      util::SystemTime now) {
-    auto login = normalize_login(login_text);
+    auto login = checked_login(login_text, t);
     if (!login) {
         return std::unexpected(login.error());
-    }
-    if (auto v = validate_tracking(t); !v) {
-        return std::unexpected(v.error());
     }
     const std::int64_t now_ms = to_unix_ms(now);
     std::lock_guard lock(mutex_);
@@ -255,12 +246,9 @@ util::Result<std::optional<AccountSnapshot>> MemoryAccountStore::get(std::string
 
 util::Result<bool> MemoryAccountStore::hold(std::string_view login_text, const HoldInfo& hold,
                                             const AccountTracking& t, util::SystemTime now) {
-    auto login = normalize_login(login_text);
+    auto login = checked_login(login_text, t);
     if (!login) {
         return std::unexpected(login.error());
-    }
-    if (auto v = validate_tracking(t); !v) {
-        return std::unexpected(v.error());
     }
     const std::int64_t now_ms = to_unix_ms(now);
     std::lock_guard lock(mutex_);
@@ -285,12 +273,9 @@ util::Result<std::optional<HoldInfo>> MemoryAccountStore::release(std::string_vi
                                                                   std::chrono::milliseconds grace,
                                                                   const AccountTracking& t,
                                                                   util::SystemTime now) {
-    auto login = normalize_login(login_text);
+    auto login = checked_login(login_text, t);
     if (!login) {
         return std::unexpected(login.error());
-    }
-    if (auto v = validate_tracking(t); !v) {
-        return std::unexpected(v.error());
     }
     const std::int64_t now_ms = to_unix_ms(now);
     std::lock_guard lock(mutex_);
