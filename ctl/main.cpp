@@ -1,12 +1,16 @@
 // main.cpp - `mailwardenctl`: the admin's view of mailwarden.
 //   mailwardenctl [-c FILE] events [--sender S] [--login L] [--code C] [--since 24h] [--json]
+//   mailwardenctl [-c FILE] limits [KEY] [--dry-run] | override LOGIN RULE LIMITS
+//   mailwardenctl [-c FILE] accounts | hold LOGIN | release LOGIN [--run]
 // Each subcommand lives in commands/<name>.cpp and registers itself with add_<name>_command.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "commands/accounts.hpp"
 #include "commands/auth.hpp"
 #include "commands/events.hpp"
 #include "commands/explain.hpp"
+#include "commands/limits.hpp"
 #include "commands/spf.hpp"
 #include "util/version.hpp"
 
@@ -22,6 +26,8 @@ int main(int argc, char** argv) {
     ctl::add_explain_command(app);
     ctl::add_spf_command(app);
     ctl::add_auth_command(app);
+    ctl::add_accounts_commands(app, config_path);
+    ctl::add_limits_commands(app, config_path);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

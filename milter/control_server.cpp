@@ -76,6 +76,9 @@ util::Result<void> ControlServer::start(const config::ControlConfig& config) {
         }
         res.set_content(out.dump(), "application/json");
     });
+    if (admin_) {
+        add_admin_routes(*server_, *admin_);
+    }
     if (!server_->bind_to_port(config.host, config.port)) {
         return util::fail(
             util::ErrorCode::Unavailable,

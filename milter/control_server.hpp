@@ -1,18 +1,21 @@
-// control_server.hpp - the daemon's read-only HTTP control API on loopback (cpp-httplib):
+// control_server.hpp - the daemon's HTTP control API on loopback (cpp-httplib):
 //   GET /v1/status                      version, store, messages in flight, recorder figures
 //   GET /v1/events?sender=&login=&code=&queue_id=&since_ms=&until_ms=&limit=
-// It reads; it never changes anything. mailwardenctl uses it when the events live in the
-// daemon's embedded store.
+// plus, with serve_admin(), the account and rate-limit routes of control_admin.hpp (the only
+// ones that change state: POST, loopback clients only). mailwardenctl uses it when the
+// events and accounts live in the daemon's embedded store.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "config/config.hpp"
+#include "milter/control_admin.hpp"
 #include "store/store.hpp"
 #include "util/error.hpp"
 
@@ -30,6 +33,8 @@ class ControlServer {
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;
 
+    /// Also serves the admin routes (call before start).
+    void serve_admin(AdminBackends backends) { admin_ = std::move(backends); }
     /// Binds and serves in a thread of its own. Unavailable when the address is taken.
     util::Result<void> start(const config::ControlConfig& config);
     void stop();
@@ -37,6 +42,7 @@ class ControlServer {
   private:
     std::shared_ptr<store::Store> store_;
     std::function<nlohmann::json()> status_;
+    std::optional<AdminBackends> admin_;
     std::unique_ptr<httplib::Server> server_;
     std::thread thread_;
 };

@@ -17,6 +17,7 @@
 #include "milter/callbacks.hpp"
 #include "milter/listener.hpp"
 #include "milter/privileges.hpp"
+#include "policy/checks/account_check.hpp"
 #include "util/version.hpp"
 
 namespace mailwarden::milter {
@@ -162,6 +163,11 @@ util::Result<void> Daemon::start_store() {
                                     {"queue_depth", stats.queue_depth},
                                     {"store_up", stats.store_up}}}};
         });
+        control_->serve_admin(AdminBackends{
+            backends_.accounts, backends_.overrides, backends_.buckets, [this] {
+                auto settings = policy::account_check_settings(runtime_.load()->config->accounts);
+                return settings ? settings->tracking : store::AccountTracking{};
+            }});
         if (auto started = control_->start(config.control); !started) {
             // Not fatal: mail flows without it; only mailwardenctl loses its view.
             spdlog::warn("{}", started.error().describe());

@@ -14,17 +14,23 @@
 #include "dns/static_resolver.hpp"
 #include "dns/unbound_resolver.hpp"
 #include "policy/checks/access_list_check.hpp"
+#include "policy/checks/account_check.hpp"
 #include "policy/checks/auth_results_check.hpp"
 #include "policy/checks/dkim_check.hpp"
 #include "policy/checks/dmarc_check.hpp"
 #include "policy/checks/preflight_check.hpp"
 #include "policy/checks/ratelimit_check.hpp"
 #include "policy/checks/spf_check.hpp"
+#include "ratelimit/override_cache.hpp"
 #include "ratelimit/rule.hpp"
+#include "ratelimit/rules_from_config.hpp"
 #include "store/fallback_buckets.hpp"
+#include "store/memory_accounts.hpp"
 #include "store/memory_buckets.hpp"
 #include "store/memory_store.hpp"
 #include "store/options_from_config.hpp"
+#include "store/redis_accounts.hpp"
+#include "store/redis_overrides.hpp"
 #include "store/redis_buckets.hpp"
 #include "store/redis_store.hpp"
 
@@ -120,51 +126,6 @@ class OwnedFallbackBuckets final : public store::BucketStore {
     store::FallbackBucketStore fallback_;
 };
 
-util::Result<ratelimit::Rule> rate_rule(const config::RateRuleConfig& c) {
-    auto fail = [&](const util::Error& e) {
-        util::Error out{util::ErrorCode::Config,
-                        fmt::format("ratelimit rule '{}': {}", c.name, e.message), c.where};
-        return std::unexpected(out);
-    };
-    ratelimit::Rule rule;
-    rule.name = c.name;
-    auto key = ratelimit::parse_key(c.key);
-    if (!key)
-        return fail(key.error());
-    rule.key = *key;
-    auto counts = ratelimit::parse_counts(c.counts);
-    if (!counts)
-        return fail(counts.error());
-    rule.counts = *counts;
-    auto scope = ratelimit::parse_scope(c.scope);
-    if (!scope)
-        return fail(scope.error());
-    rule.scope = *scope;
-    auto action = ratelimit::parse_action(c.action);
-    if (!action)
-        return fail(action.error());
-    rule.action = *action;
-    for (const auto& text : c.limits) {
-        auto w = ratelimit::parse_rate(text);
-        if (!w)
-            return fail(w.error());
-        rule.windows.push_back(*w);
-    }
-    rule.exempt_logins = c.exempt_logins;
-    rule.exempt_networks = c.exempt_networks;
-    for (const auto& [login, limits] : c.overrides) {
-        std::vector<ratelimit::Window> windows;
-        for (const auto& text : limits) {
-            auto w = ratelimit::parse_rate(text);
-            if (!w)
-                return fail(w.error());
-            windows.push_back(*w);
-        }
-        rule.overrides[login] = std::move(windows);
-    }
-    return rule;
-}
-
 util::Result<std::shared_ptr<const auth::dmarc::Evaluator>> make_dmarc(const config::Config& config,
                                                                        dns::Resolver& resolver) {
     auth::dmarc::Options o;
@@ -221,6 +182,27 @@ std::shared_ptr<const auth::spf::Evaluator> make_spf_evaluator(
     return std::shared_ptr<const auth::spf::Evaluator>(owned, &owned->evaluator());
 }
 
+// The account and override stores of the config's backend (on Redis they keep their
+// RedisStore alive).
+void make_account_backends(const config::Config& config, Backends& b) {
+    if (auto redis = std::dynamic_pointer_cast<store::RedisStore>(b.store)) {
+        struct Owned {
+            std::shared_ptr<store::RedisStore> redis;
+            store::RedisAccountStore accounts;
+            store::RedisOverrideStore overrides;
+        };
+        auto owned = std::make_shared<Owned>(
+            Owned{redis, store::RedisAccountStore(*redis), store::RedisOverrideStore(*redis)});
+        b.accounts = std::shared_ptr<store::AccountStore>(owned, &owned->accounts);
+        b.overrides = std::shared_ptr<store::OverrideStore>(owned, &owned->overrides);
+        return;
+    }
+    store::MemoryAccountOptions o;
+    o.max_accounts = config.accounts.local_max_accounts;
+    b.accounts = std::make_shared<store::MemoryAccountStore>(o);
+    b.overrides = std::make_shared<store::MemoryOverrideStore>();
+}
+
 }  // namespace
 
 Backends make_backends(const config::Config& config) {
@@ -240,6 +222,7 @@ Backends make_backends(const config::Config& config) {
         b.store = std::make_shared<store::MemoryStore>(o);
         b.buckets = std::make_shared<store::MemoryBucketStore>(local);
     }
+    make_account_backends(config, b);
     return b;
 }
 
@@ -252,23 +235,37 @@ util::Result<std::shared_ptr<const Runtime>> build_runtime(
     auto runtime = std::make_shared<Runtime>();
     runtime->hostname = host_name(*config);
     if (!config->ratelimit.rules.empty()) {
-        std::vector<ratelimit::Rule> rules;
-        for (const auto& c : config->ratelimit.rules) {
-            auto rule = rate_rule(c);
-            if (!rule) {
-                return std::unexpected(rule.error());
-            }
-            rules.push_back(std::move(*rule));
-        }
-        if (auto valid = ratelimit::validate_rules(rules); !valid) {
-            return util::fail(util::ErrorCode::Config, "ratelimit: " + valid.error().message);
+        auto rules = ratelimit::rules_from_config(config->ratelimit);
+        if (!rules) {
+            return std::unexpected(rules.error());
         }
         auto buckets = backends.buckets;
+        auto overrides = backends.overrides;
         if (!buckets) {
-            buckets = make_backends(*config).buckets;  // validation only (--check-config)
+            auto made = make_backends(*config);  // validation only (--check-config)
+            buckets = made.buckets;
+            overrides = made.overrides;
         }
+        auto cache = overrides ? std::make_shared<ratelimit::OverrideCache>(
+                                     overrides, config->ratelimit.override_refresh)
+                               : nullptr;
         checks.push_back(std::make_shared<policy::RateLimitCheck>(
-            std::move(buckets), std::move(rules), std::make_shared<util::SystemClock>()));
+            std::move(buckets), std::move(*rules), std::make_shared<util::SystemClock>(),
+            std::move(cache)));
+    }
+    if (config->accounts.enabled) {
+        auto settings = policy::account_check_settings(config->accounts);
+        if (!settings) {
+            return util::fail(util::ErrorCode::Config, "accounts: " + settings.error().message);
+        }
+        auto accounts = backends.accounts;
+        if (!accounts) {
+            accounts = make_backends(*config).accounts;  // validation only (--check-config)
+        }
+        // First among the checks that see RCPT, so it counts every recipient tried.
+        checks.insert(checks.begin(), std::make_shared<policy::AccountCheck>(
+                                          std::move(accounts), std::move(*settings),
+                                          std::make_shared<util::SystemClock>()));
     }
     const bool preflight = config->preflight.enabled;
     const bool any_auth =

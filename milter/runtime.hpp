@@ -8,7 +8,9 @@
 
 #include "config/config.hpp"
 #include "policy/pipeline.hpp"
+#include "store/account_store.hpp"
 #include "store/bucket_store.hpp"
+#include "store/override_store.hpp"
 #include "store/store.hpp"
 #include "util/error.hpp"
 
@@ -19,6 +21,10 @@ namespace mailwarden::milter {
 struct Backends {
     std::shared_ptr<store::Store> store;
     std::shared_ptr<store::BucketStore> buckets;
+    /// Per-login state of the compromised-account detector (Redis or memory).
+    std::shared_ptr<store::AccountStore> accounts;
+    /// Per-login rate-limit overrides set with mailwardenctl (Redis or memory).
+    std::shared_ptr<store::OverrideStore> overrides;
 };
 
 /// Opens the backends the config names: Redis (connected lazily, on first use) with a local

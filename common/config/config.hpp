@@ -189,6 +189,41 @@ struct RateLimitConfig {
     milliseconds fallback_retry{1000};  ///< Redis down: local limiter, retry this often
     std::size_t local_max_buckets = 1'000'000;
     std::vector<RateRuleConfig> rules;
+    /// How often the store's per-login overrides (mailwardenctl override) are reloaded.
+    milliseconds override_refresh{10'000};
+};
+
+/// When one compromised-account signal fires (see ratelimit::SignalThreshold).
+struct AccountSignalConfig {
+    std::uint64_t min = 0;
+    std::uint64_t multiple = 0;
+    std::uint64_t floor = 0;
+    std::uint64_t percent = 0;
+    int points = 0;
+};
+
+/// The compromised-account detector for authenticated senders (`accounts:`); defaults as
+/// documented in conf/mailwarden.yaml.
+struct AccountsConfig {
+    bool enabled = false;
+    std::string action = "quarantine";  ///< quarantine | tempfail (for a held login's mail)
+    milliseconds window{3'600'000};     ///< activity is scored per window
+    milliseconds half_life{7LL * 86'400'000};  ///< of the baseline's decaying averages
+    milliseconds release_grace{3'600'000};     ///< no new hold this long after a release
+    milliseconds idle_ttl{30LL * 86'400'000};  ///< an unused account is forgotten after this
+    milliseconds sender_ttl{3LL * 86'400'000}; ///< envelope sender -> login, for bounces
+    std::size_t known_domains = 500;           ///< recipient domains remembered per login
+    std::size_t tracked_client_ips = 256;      ///< client IPs remembered per login and day
+    std::size_t local_max_accounts = 100'000;  ///< memory store: logins tracked at most
+    int hold_score = 4;
+    AccountSignalConfig volume{50, 10, 5, 0, 2};
+    AccountSignalConfig client_ips{15, 5, 3, 0, 1};
+    AccountSignalConfig client_networks{10, 5, 2, 0, 2};
+    AccountSignalConfig new_domains{50, 10, 5, 0, 2};
+    AccountSignalConfig refused_recipients{20, 0, 0, 30, 1};
+    AccountSignalConfig bounces{10, 0, 0, 20, 1};
+    AccountSignalConfig new_from_domains{3, 0, 0, 0, 1};
+    std::vector<std::string> exempt_logins;
 };
 
 /// The daemon's read-only HTTP control API (events, status) for mailwardenctl and, later,
@@ -229,6 +264,7 @@ struct Config {
     AuthResultsConfig authentication_results;
     PreflightConfig preflight;
     RateLimitConfig ratelimit;
+    AccountsConfig accounts;
     std::vector<AccessRule> access_list;
 };
 

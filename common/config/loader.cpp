@@ -642,6 +642,8 @@ void load_ratelimit(Section& root, RateLimitConfig& rl) {
         read_duration(s, "fallback_retry", rl.fallback_retry, milliseconds{10},
                       milliseconds{600'000});
         read_int(s, "local_max_buckets", rl.local_max_buckets, 1000, 100'000'000);
+        read_duration(s, "override_refresh", rl.override_refresh, milliseconds{100},
+                      milliseconds{3'600'000});
         s.field("rules", [&](const YAML::Node& list) {
             if (!list.IsSequence()) {
                 s.ctx().error(list.Mark(), "'ratelimit.rules' must be a list of rules");
@@ -702,6 +704,67 @@ void load_ratelimit(Section& root, RateLimitConfig& rl) {
     });
 }
 
+void load_account_signal(Section& s, std::string_view name, AccountSignalConfig& signal) {
+    s.field(name, [&](const YAML::Node& n) {
+        Section sig(s.ctx(), n, s.child(name));
+        read_int(sig, "min", signal.min, 0, 1'000'000'000);
+        read_int(sig, "multiple", signal.multiple, 1, 1'000'000);
+        read_int(sig, "floor", signal.floor, 0, 1'000'000'000);
+        read_int(sig, "percent", signal.percent, 0, 100);
+        read_int(sig, "points", signal.points, 0, 100);
+    });
+}
+
+void load_accounts(Section& root, AccountsConfig& a) {
+    root.field("accounts", [&](const YAML::Node& n) {
+        Section s(root.ctx(), n, "accounts");
+        read_bool(s, "enabled", a.enabled);
+        read_enum(s, "action", a.action,
+                  {{"quarantine", std::string("quarantine")}, {"tempfail", std::string("tempfail")}});
+        read_duration(s, "half_life", a.half_life, milliseconds{3'600'000},
+                      milliseconds{365LL * 86'400'000});
+        read_duration(s, "release_grace", a.release_grace, milliseconds{0},
+                      milliseconds{30LL * 86'400'000});
+        read_duration(s, "idle_ttl", a.idle_ttl, milliseconds{86'400'000},
+                      milliseconds{365LL * 86'400'000});
+        read_duration(s, "sender_ttl", a.sender_ttl, milliseconds{86'400'000},
+                      milliseconds{365LL * 86'400'000});
+        s.field("window", [&](const YAML::Node& w) {
+            std::string text;
+            if (!scalar(s.ctx(), w, "accounts.window", text)) {
+                return;
+            }
+            auto d = parse_duration(text);
+            if (!d || d->count() < 60'000 || d->count() > 86'400'000 ||
+                86'400'000 % d->count() != 0) {
+                s.ctx().error(w.Mark(), fmt::format("'accounts.window' must be a duration of 1m "
+                                                    "to 1d that divides a day, not '{}'",
+                                                    text));
+                return;
+            }
+            a.window = *d;
+        });
+        read_int(s, "known_domains", a.known_domains, 1, 100'000);
+        read_int(s, "tracked_client_ips", a.tracked_client_ips, 1, 100'000);
+        read_int(s, "local_max_accounts", a.local_max_accounts, 100, 100'000'000);
+        read_int(s, "hold_score", a.hold_score, 1, 100);
+        s.field("signals", [&](const YAML::Node& sn) {
+            Section sig(s.ctx(), sn, "accounts.signals");
+            load_account_signal(sig, "volume", a.volume);
+            load_account_signal(sig, "client_ips", a.client_ips);
+            load_account_signal(sig, "client_networks", a.client_networks);
+            load_account_signal(sig, "new_domains", a.new_domains);
+            load_account_signal(sig, "refused_recipients", a.refused_recipients);
+            load_account_signal(sig, "bounces", a.bounces);
+            load_account_signal(sig, "new_from_domains", a.new_from_domains);
+        });
+        read_string_list(s, "exempt_logins", a.exempt_logins);
+        for (auto& login : a.exempt_logins) {
+            login = util::to_lower(login);
+        }
+    });
+}
+
 Config load_root(Context& ctx, const YAML::Node& doc) {
     Config config;
     Section root(ctx, doc, "");
@@ -747,6 +810,7 @@ Config load_root(Context& ctx, const YAML::Node& doc) {
     load_auth_results(root, config.authentication_results);
     load_preflight(root, config.preflight);
     load_ratelimit(root, config.ratelimit);
+    load_accounts(root, config.accounts);
     root.field("access_list", [&](const YAML::Node& n) {
         if (n.IsNull()) {
             return;

@@ -31,7 +31,14 @@ int severity(Action action) {
     return 0;
 }
 
-const std::vector<Window>& windows_for(const Rule& rule, const MessageFacts& facts) {
+// The store's override (mailwardenctl) wins over the config's, which wins over the rule.
+std::vector<Window> windows_for(const Rule& rule, const MessageFacts& facts,
+                                const OverrideCache* overrides) {
+    if (overrides != nullptr && !facts.login.empty()) {
+        if (auto windows = overrides->find(rule.name, facts.login)) {
+            return *windows;
+        }
+    }
     if (!facts.login.empty() && !rule.overrides.empty()) {
         if (auto it = rule.overrides.find(util::to_lower(facts.login));
             it != rule.overrides.end()) {
@@ -42,8 +49,9 @@ const std::vector<Window>& windows_for(const Rule& rule, const MessageFacts& fac
 }
 
 void add_buckets(const Rule& rule, const MessageFacts& facts, const std::string& subj,
-                 std::int64_t cost, std::vector<AppliedLimit>& out) {
-    for (const auto& w : windows_for(rule, facts)) {
+                 std::int64_t cost, const OverrideCache* overrides,
+                 std::vector<AppliedLimit>& out) {
+    for (const auto& w : windows_for(rule, facts, overrides)) {
         AppliedLimit a;
         a.rule = rule.name;
         a.subject = subj;
@@ -111,8 +119,9 @@ bool applies(const Rule& rule, const MessageFacts& facts) {
     return true;
 }
 
-Limiter::Limiter(std::vector<Rule> rules, store::BucketStore& store)
-    : rules_(std::move(rules)), store_(store) {}
+Limiter::Limiter(std::vector<Rule> rules, store::BucketStore& store,
+                 std::shared_ptr<OverrideCache> overrides)
+    : rules_(std::move(rules)), store_(store), overrides_(std::move(overrides)) {}
 
 std::vector<AppliedLimit> Limiter::plan(const MessageFacts& facts, Stage stage) const {
     std::vector<AppliedLimit> out;
@@ -133,7 +142,7 @@ std::vector<AppliedLimit> Limiter::plan(const MessageFacts& facts, Stage stage) 
                     continue;
                 }
                 if (auto subj = subject(rule.key, facts, rcpt)) {
-                    add_buckets(rule, facts, *subj, 1, out);
+                    add_buckets(rule, facts, *subj, 1, overrides_.get(), out);
                 }
             }
         } else if (auto subj = subject(rule.key, facts)) {
@@ -141,7 +150,7 @@ std::vector<AppliedLimit> Limiter::plan(const MessageFacts& facts, Stage stage) 
                 stage == Stage::Recipient
                     ? std::max<std::int64_t>(1, static_cast<std::int64_t>(facts.recipients.size()))
                     : 1;
-            add_buckets(rule, facts, *subj, cost, out);
+            add_buckets(rule, facts, *subj, cost, overrides_.get(), out);
         }
     }
     return out;
@@ -149,6 +158,9 @@ std::vector<AppliedLimit> Limiter::plan(const MessageFacts& facts, Stage stage) 
 
 util::Result<LimitResult> Limiter::check(const MessageFacts& facts, Stage stage,
                                          util::SystemTime now) const {
+    if (overrides_) {
+        overrides_->refresh_if_due(now);
+    }
     auto limits = plan(facts, stage);
     if (limits.empty()) {
         return LimitResult{};
@@ -165,6 +177,9 @@ util::Result<LimitResult> Limiter::check(const MessageFacts& facts, Stage stage,
 }
 
 util::Result<LimitResult> Limiter::preview(const MessageFacts& facts, util::SystemTime now) const {
+    if (overrides_) {
+        overrides_->refresh_if_due(now);
+    }
     MessageFacts one = facts;
     if (one.recipients.empty()) {
         one.recipients.emplace_back();

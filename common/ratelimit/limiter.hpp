@@ -11,12 +11,14 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ratelimit/bucket.hpp"
 #include "ratelimit/key_builder.hpp"
+#include "ratelimit/override_cache.hpp"
 #include "ratelimit/rule.hpp"
 #include "store/bucket_store.hpp"
 #include "util/clock.hpp"
@@ -67,8 +69,11 @@ struct LimitResult {
 /// The rate-limit rules of one configuration, applied through a BucketStore.
 class Limiter {
   public:
-    /// `rules` must have passed validate_rules; `store` must outlive the limiter.
-    Limiter(std::vector<Rule> rules, store::BucketStore& store);
+    /// `rules` must have passed validate_rules; `store` must outlive the limiter. With
+    /// `overrides`, the store's per-login overrides replace a rule's windows (before the
+    /// config's own overrides).
+    Limiter(std::vector<Rule> rules, store::BucketStore& store,
+            std::shared_ptr<OverrideCache> overrides = nullptr);
 
     /// Checks and charges the buckets of `facts` for `stage` at `now` (one store call).
     /// Allowed with no limits when no rule applies. Store failures are returned as they
@@ -91,6 +96,7 @@ class Limiter {
 
     std::vector<Rule> rules_;
     store::BucketStore& store_;
+    std::shared_ptr<OverrideCache> overrides_;
 };
 
 /// Whether `rule` applies to `facts` at all (scope, exemptions); ignores the stage.

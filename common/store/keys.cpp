@@ -155,6 +155,14 @@ std::string Keys::held() const {
     return prefix_ + "held";
 }
 
+std::string Keys::login_of(std::string_view sender) const {
+    return prefix_ + "login_of:" + key_part(util::to_lower(sender));
+}
+
+std::string Keys::overrides() const {
+    return prefix_ + "overrides";
+}
+
 std::string Keys::key_part(std::string_view user_text) {
     if (keep_verbatim(user_text)) {
         return std::string(user_text);

@@ -41,6 +41,12 @@ class Keys {
     std::string account(std::string_view login) const;
     /// `mw:held`: the set of logins whose mail is held.
     std::string held() const;
+    /// `mw:login_of:{sender}`: the login that last sent authenticated mail as this
+    /// envelope sender (compared case-insensitively), for hard-bounce signals; TTL.
+    std::string login_of(std::string_view sender) const;
+    /// `mw:overrides`: hash of per-login rate-limit overrides set with mailwardenctl
+    /// (field `{rule}:{login}`, capped in number).
+    std::string overrides() const;
 
     /// A bounded, injective encoding of user text as a key part: the text itself when it
     /// is 1..kMaxKeyPartBytes bytes of printable ASCII (0x21-0x7e) not starting with '#';

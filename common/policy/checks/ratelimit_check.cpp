@@ -50,9 +50,10 @@ Action action_of(ratelimit::Action a) {
 
 RateLimitCheck::RateLimitCheck(std::shared_ptr<store::BucketStore> buckets,
                                std::vector<ratelimit::Rule> rules,
-                               std::shared_ptr<const util::Clock> clock)
+                               std::shared_ptr<const util::Clock> clock,
+                               std::shared_ptr<ratelimit::OverrideCache> overrides)
     : buckets_(std::move(buckets)),
-      limiter_(std::move(rules), *buckets_),
+      limiter_(std::move(rules), *buckets_, std::move(overrides)),
       clock_(std::move(clock)) {}
 
 std::unique_ptr<CheckRun> RateLimitCheck::start(const Transaction& /*tx*/) const {

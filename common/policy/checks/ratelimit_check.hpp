@@ -22,8 +22,10 @@ namespace mailwarden::policy {
 class RateLimitCheck final : public Check {
   public:
     /// `rules` must have passed ratelimit::validate_rules.
+    /// `overrides` (may be null): the store's per-login overrides.
     RateLimitCheck(std::shared_ptr<store::BucketStore> buckets, std::vector<ratelimit::Rule> rules,
-                   std::shared_ptr<const util::Clock> clock);
+                   std::shared_ptr<const util::Clock> clock,
+                   std::shared_ptr<ratelimit::OverrideCache> overrides = nullptr);
 
     std::string_view name() const override { return "ratelimit"; }
     StageMask stages() const override { return {Stage::Rcpt, Stage::EndOfMessage}; }
