@@ -15,6 +15,7 @@
 #include "dns/unbound_resolver.hpp"
 #include "policy/checks/access_list_check.hpp"
 #include "policy/checks/auth_results_check.hpp"
+#include "policy/checks/bounce_check.hpp"
 #include "policy/checks/dkim_check.hpp"
 #include "policy/checks/dmarc_check.hpp"
 #include "policy/checks/preflight_check.hpp"
@@ -221,6 +222,46 @@ std::shared_ptr<const auth::spf::Evaluator> make_spf_evaluator(
     return std::shared_ptr<const auth::spf::Evaluator>(owned, &owned->evaluator());
 }
 
+constexpr const char* kSystemCatalog = "/etc/mailwarden/explanations.yaml";
+
+// The bounce check, or null when it is off or (default catalog only) no catalog exists.
+util::Result<policy::CheckPtr> make_bounce_check(const config::Config& config) {
+    const auto& c = config.bounce;
+    if (!c.enabled) {
+        return policy::CheckPtr{};
+    }
+    std::filesystem::path path;
+    std::error_code ec;
+    if (!c.catalog.empty()) {
+        path = beside_config(config, c.catalog);
+    } else if (std::filesystem::exists(kSystemCatalog, ec)) {
+        path = kSystemCatalog;
+    }
+#ifdef MW_DEFAULT_CATALOG
+    else if (std::filesystem::exists(MW_DEFAULT_CATALOG, ec)) {
+        path = MW_DEFAULT_CATALOG;
+    }
+#endif
+    if (path.empty()) {
+        spdlog::warn(
+            "bounce: no explanation catalog ({} not found): bounces pass unexplained; "
+            "set bounce.catalog",
+            kSystemCatalog);
+        return policy::CheckPtr{};
+    }
+    auto catalog = explain::Catalog::load_file(path);
+    if (!catalog) {
+        return util::fail(util::ErrorCode::Config,
+                          fmt::format("bounce.catalog: {}", catalog.error().describe()));
+    }
+    policy::BounceCheckSettings s;
+    s.rewrite = c.rewrite;
+    s.max_bytes = static_cast<std::size_t>(c.max_bytes);
+    s.header_name = c.header_name;
+    return policy::CheckPtr(std::make_shared<policy::BounceCheck>(
+        std::make_shared<const explain::Catalog>(std::move(*catalog)), std::move(s)));
+}
+
 }  // namespace
 
 Backends make_backends(const config::Config& config) {
@@ -338,6 +379,11 @@ util::Result<std::shared_ptr<const Runtime>> build_runtime(
         s.authserv_id = authserv_id;
         s.remove_forged = config->authentication_results.remove_forged;
         checks.push_back(std::make_shared<policy::AuthResultsCheck>(std::move(s)));
+    }
+    if (auto bounce = make_bounce_check(*config); !bounce) {
+        return std::unexpected(bounce.error());
+    } else if (*bounce) {
+        checks.push_back(std::move(*bounce));
     }
     runtime->pipeline = std::make_shared<policy::Pipeline>(std::move(checks));
     runtime->config = std::move(config);
