@@ -14,6 +14,9 @@ void warn_on_error(const util::Result<void>& result, const std::string& queue_id
 }
 
 void apply_headers(MtaContext& mta, const policy::Verdict& verdict, const std::string& qid) {
+    if (verdict.body) {
+        warn_on_error(mta.replace_body(*verdict.body), qid, "replace body");
+    }
     for (const auto& edit : verdict.headers) {
         switch (edit.kind) {
             case policy::HeaderEdit::Kind::Add:

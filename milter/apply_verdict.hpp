@@ -11,7 +11,8 @@
 namespace mailwarden::milter {
 
 /// Applies a verdict. Before end of message only refusals act (the rest waits for end of
-/// message). At end of message header edits are applied to accepted and quarantined mail.
+/// message). At end of message header edits and the body replacement are applied to
+/// accepted and quarantined mail.
 /// Failures of the MTA calls are logged with `queue_id`, never thrown.
 Outcome apply_verdict(MtaContext& mta, const policy::Verdict& verdict, bool end_of_message,
                       const std::string& queue_id);

@@ -111,7 +111,9 @@ sfsistat mw_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         }
         const auto stages = c->session->wanted_stages();
         // Actions: only those we use.
-        *pf0 = (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST) & f0;
+        *pf0 =
+            (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE | SMFIF_SETSYMLIST) &
+            f0;
         // Protocol: skip what no check needs; ask for no reply where we never refuse.
         unsigned long want = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO |
                              SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_DATA |
@@ -279,7 +281,7 @@ smfiDesc* filter_description() {
     static smfiDesc description = {
         const_cast<char*>("mailwarden"),
         SMFI_VERSION,
-        SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
+        SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
         mw_connect,
         mw_helo,
         mw_envfrom,

@@ -108,4 +108,11 @@ util::Result<void> LibmilterContext::quarantine(const std::string& reason) {
     return check(smfi_quarantine(ctx_, const_cast<char*>(reason.c_str())), "quarantine");
 }
 
+// libmilter sends the body in SMFIR_REPLBODY packets of at most MILTER_CHUNK_SIZE itself.
+util::Result<void> LibmilterContext::replace_body(const std::string& body) {
+    auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(body.data()));
+    return check(smfi_replacebody(ctx_, bytes, static_cast<int>(body.size())),
+                 "replacing the body");
+}
+
 }  // namespace mailwarden::milter

@@ -21,6 +21,7 @@ class LibmilterContext final : public MtaContext {
                                      const std::string& value) override;
     util::Result<void> remove_header(int index, const std::string& name) override;
     util::Result<void> quarantine(const std::string& reason) override;
+    util::Result<void> replace_body(const std::string& body) override;
 
   private:
     std::string milter_value(const std::string& value) const;

@@ -28,6 +28,8 @@ class MtaContext {
     virtual util::Result<void> remove_header(int index, const std::string& name) = 0;
     /// Puts the message into the MTA's hold queue (end of message only).
     virtual util::Result<void> quarantine(const std::string& reason) = 0;
+    /// Replaces the whole message body (end of message only; CRLF line ends).
+    virtual util::Result<void> replace_body(const std::string& body) = 0;
 };
 
 }  // namespace mailwarden::milter

@@ -16,11 +16,14 @@
 #include "policy/checks/access_list_check.hpp"
 #include "policy/checks/account_check.hpp"
 #include "policy/checks/auth_results_check.hpp"
+#include "policy/checks/bounce_check.hpp"
 #include "policy/checks/dkim_check.hpp"
 #include "policy/checks/dmarc_check.hpp"
 #include "policy/checks/preflight_check.hpp"
 #include "policy/checks/ratelimit_check.hpp"
 #include "policy/checks/spf_check.hpp"
+#include "policy/outgoing_failure.hpp"
+#include "ratelimit/account_detector.hpp"
 #include "ratelimit/override_cache.hpp"
 #include "ratelimit/rule.hpp"
 #include "ratelimit/rules_from_config.hpp"
@@ -30,8 +33,8 @@
 #include "store/memory_store.hpp"
 #include "store/options_from_config.hpp"
 #include "store/redis_accounts.hpp"
-#include "store/redis_overrides.hpp"
 #include "store/redis_buckets.hpp"
+#include "store/redis_overrides.hpp"
 #include "store/redis_store.hpp"
 
 namespace mailwarden::milter {
@@ -203,6 +206,86 @@ void make_account_backends(const config::Config& config, Backends& b) {
     b.overrides = std::make_shared<store::MemoryOverrideStore>();
 }
 
+constexpr const char* kSystemCatalog = "/etc/mailwarden/explanations.yaml";
+
+// Feeds the hard bounces the bounce check finds to the compromised-account detector (the
+// login that last sent as the bounced sender), and names that login in the event.
+// XXX: the store round trip runs on the DSN's milter thread, against the sink's "never
+// block" wish; a DSN is the MTA's own mail, so only that bounce waits (at most the store's
+// command timeout), never an SMTP client. A queue of its own would lift it.
+class AccountBounceFeed final : public policy::OutgoingFailureSink {
+  public:
+    AccountBounceFeed(std::shared_ptr<store::AccountStore> accounts,
+                      store::AccountTracking tracking)
+        : accounts_(std::move(accounts)), tracking_(tracking) {}
+
+    void on_outgoing_failure(const policy::OutgoingFailure& failure) noexcept override {
+        if (!failure.permanent || failure.original_sender.empty()) {
+            return;
+        }
+        const auto fed = ratelimit::record_outgoing_failures(
+            *accounts_, failure.original_sender, 1, tracking_, std::chrono::system_clock::now());
+        if (!fed) {
+            spdlog::warn("bounce: cannot record the hard bounce for {}: {}",
+                         failure.original_sender, fed.error().describe());
+        }
+    }
+
+    std::string login_of(std::string_view sender) const {
+        auto login = accounts_->login_of(sender, std::chrono::system_clock::now());
+        return login && *login ? **login : std::string();
+    }
+
+  private:
+    std::shared_ptr<store::AccountStore> accounts_;
+    store::AccountTracking tracking_;
+};
+
+// The bounce check, or null when it is off or (default catalog only) no catalog exists.
+util::Result<policy::CheckPtr> make_bounce_check(const config::Config& config,
+                                                 std::shared_ptr<AccountBounceFeed> account_feed) {
+    const auto& c = config.bounce;
+    if (!c.enabled) {
+        return policy::CheckPtr{};
+    }
+    std::filesystem::path path;
+    std::error_code ec;
+    if (!c.catalog.empty()) {
+        path = beside_config(config, c.catalog);
+    } else if (std::filesystem::exists(kSystemCatalog, ec)) {
+        path = kSystemCatalog;
+    }
+#ifdef MW_DEFAULT_CATALOG
+    else if (std::filesystem::exists(MW_DEFAULT_CATALOG, ec)) {
+        path = MW_DEFAULT_CATALOG;
+    }
+#endif
+    if (path.empty()) {
+        spdlog::warn(
+            "bounce: no explanation catalog ({} not found): bounces pass unexplained; "
+            "set bounce.catalog",
+            kSystemCatalog);
+        return policy::CheckPtr{};
+    }
+    auto catalog = explain::Catalog::load_file(path);
+    if (!catalog) {
+        return util::fail(util::ErrorCode::Config,
+                          fmt::format("bounce.catalog: {}", catalog.error().describe()));
+    }
+    policy::BounceCheckSettings s;
+    s.rewrite = c.rewrite;
+    s.max_bytes = static_cast<std::size_t>(c.max_bytes);
+    s.header_name = c.header_name;
+    if (account_feed) {
+        s.login_for_sender = [account_feed](std::string_view sender) {
+            return account_feed->login_of(sender);
+        };
+        s.sink = std::move(account_feed);
+    }
+    return policy::CheckPtr(std::make_shared<policy::BounceCheck>(
+        std::make_shared<const explain::Catalog>(std::move(*catalog)), std::move(s)));
+}
+
 }  // namespace
 
 Backends make_backends(const config::Config& config) {
@@ -253,6 +336,7 @@ util::Result<std::shared_ptr<const Runtime>> build_runtime(
             std::move(buckets), std::move(*rules), std::make_shared<util::SystemClock>(),
             std::move(cache)));
     }
+    std::shared_ptr<AccountBounceFeed> account_feed;
     if (config->accounts.enabled) {
         auto settings = policy::account_check_settings(config->accounts);
         if (!settings) {
@@ -262,6 +346,7 @@ util::Result<std::shared_ptr<const Runtime>> build_runtime(
         if (!accounts) {
             accounts = make_backends(*config).accounts;  // validation only (--check-config)
         }
+        account_feed = std::make_shared<AccountBounceFeed>(accounts, settings->tracking);
         // First among the checks that see RCPT, so it counts every recipient tried.
         checks.insert(checks.begin(), std::make_shared<policy::AccountCheck>(
                                           std::move(accounts), std::move(*settings),
@@ -335,6 +420,11 @@ util::Result<std::shared_ptr<const Runtime>> build_runtime(
         s.authserv_id = authserv_id;
         s.remove_forged = config->authentication_results.remove_forged;
         checks.push_back(std::make_shared<policy::AuthResultsCheck>(std::move(s)));
+    }
+    if (auto bounce = make_bounce_check(*config, std::move(account_feed)); !bounce) {
+        return std::unexpected(bounce.error());
+    } else if (*bounce) {
+        checks.push_back(std::move(*bounce));
     }
     runtime->pipeline = std::make_shared<policy::Pipeline>(std::move(checks));
     runtime->config = std::move(config);

@@ -172,7 +172,15 @@ Outcome Session::on_end_of_message(MtaContext& mta) {
         return Outcome::Accept;
     }
     policy::Verdict verdict = run_->run(Stage::EndOfMessage, tx_);
-    if (deferred_refusal_ && !verdict.refuses()) {
+    const bool delivery_report = tx_.message.kind == policy::MessageKind::DeliveryReport;
+    if (deferred_refusal_ && delivery_report) {
+        spdlog::warn(
+            "{}: not refusing a delivery report ({} by {} before end of message); "
+            "accepted",
+            queue_id(), policy::to_string(deferred_refusal_->action),
+            deferred_refusal_->deciding_check);
+    }
+    if (deferred_refusal_ && !verdict.refuses() && !delivery_report) {
         verdict.action = deferred_refusal_->action;
         verdict.reply = deferred_refusal_->reply;
         verdict.deciding_check = deferred_refusal_->deciding_check;
@@ -196,6 +204,7 @@ Outcome Session::on_end_of_message(MtaContext& mta) {
             0});
     }
     report(Stage::EndOfMessage, verdict);
+    record_outgoing_failures();
     const Outcome outcome = apply_verdict(mta, verdict, true, queue_id());
     end_message();
     return outcome;
@@ -214,6 +223,21 @@ void Session::report(Stage stage, const policy::Verdict& verdict) {
     }
     auto events =
         policy::events_for(tx_, stage, verdict, services_.clock->now(), runtime_->hostname);
+    if (!events.empty() && services_.record) {
+        services_.record(std::move(events));
+    }
+}
+
+void Session::record_outgoing_failures() {
+    for (const auto& f : tx_.message.outgoing_failures) {
+        spdlog::info(
+            "{}: bounce: sender=<{}> login={} rcpt=<{}> action={} status={} "
+            "category={} remote={}",
+            queue_id(), f.original_sender, f.login.empty() ? "-" : f.login, f.recipient, f.action,
+            f.enhanced_code.empty() ? "-" : f.enhanced_code, f.category,
+            f.remote_host.empty() ? "-" : f.remote_host);
+    }
+    auto events = policy::outgoing_failure_events(tx_, services_.clock->now(), runtime_->hostname);
     if (!events.empty() && services_.record) {
         services_.record(std::move(events));
     }

@@ -68,6 +68,8 @@ class Session {
     void refresh_queue_id(MtaContext& mta);
     /// Logs and records the verdict of a stage.
     void report(policy::Stage stage, const policy::Verdict& verdict);
+    /// Logs and records the outgoing failures a delivery report carried.
+    void record_outgoing_failures();
     /// Applies a stage verdict before end of message (refusals only).
     Outcome answer_early(MtaContext& mta, policy::Stage stage, policy::Verdict verdict);
     /// True for mail the MTA did not receive over SMTP (sendmail(1), pickup, DSNs):

@@ -168,6 +168,20 @@ struct PreflightConfig {
     std::string header_name = "X-Mailwarden-Preflight";
 };
 
+/// The bounce check: delivery reports (DSNs) explained, recorded and rewritten. Postfix
+/// passes its own bounces through non_smtpd_milters with internal_mail_filter_classes =
+/// bounce; they are never refused whatever other checks say.
+struct BounceConfig {
+    bool enabled = true;
+    bool rewrite = true;                  ///< add the explanation to the bounce itself
+    std::uint64_t max_bytes = 10u << 20;  ///< larger bounces are left untouched (logged)
+    /// The explanation catalog; empty: /etc/mailwarden/explanations.yaml, else the one
+    /// beside the source tree (development builds). An explicit file that fails to load
+    /// is a config error; a missing default disables the check with a warning.
+    std::string catalog;
+    std::string header_name = "X-Mailwarden-Explanation";  ///< carries the category
+};
+
 /// One rate-limit rule as written; ratelimit::Rule is built (and its values checked) from it
 /// when the daemon builds its checks, with errors pointing at `where`.
 struct RateRuleConfig {
@@ -266,6 +280,7 @@ struct Config {
     RateLimitConfig ratelimit;
     AccountsConfig accounts;
     std::vector<AccessRule> access_list;
+    BounceConfig bounce;
 };
 
 }  // namespace mailwarden::config

@@ -636,6 +636,20 @@ void load_preflight(Section& root, PreflightConfig& preflight) {
     });
 }
 
+void load_bounce(Section& root, BounceConfig& bounce) {
+    root.field("bounce", [&](const YAML::Node& n) {
+        Section s(root.ctx(), n, "bounce");
+        read_bool(s, "enabled", bounce.enabled);
+        read_bool(s, "rewrite", bounce.rewrite);
+        read_size(s, "max_bytes", bounce.max_bytes, 4096);
+        read_string(s, "catalog", bounce.catalog);
+        read_string(s, "header_name", bounce.header_name);
+        if (bounce.header_name.empty()) {
+            s.ctx().error(n.Mark(), "'bounce.header_name' must not be empty");
+        }
+    });
+}
+
 void load_ratelimit(Section& root, RateLimitConfig& rl) {
     root.field("ratelimit", [&](const YAML::Node& n) {
         Section s(root.ctx(), n, "ratelimit");
@@ -811,6 +825,7 @@ Config load_root(Context& ctx, const YAML::Node& doc) {
     load_preflight(root, config.preflight);
     load_ratelimit(root, config.ratelimit);
     load_accounts(root, config.accounts);
+    load_bounce(root, config.bounce);
     root.field("access_list", [&](const YAML::Node& n) {
         if (n.IsNull()) {
             return;

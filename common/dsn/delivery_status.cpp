@@ -90,6 +90,8 @@ DeliveryStatusFields parse_delivery_status(std::string_view body, std::size_t ma
             out.reporting_mta = strip_address_type(value);
         } else if (name == "arrival-date") {
             out.arrival_date = value;
+        } else if (name == "x-postfix-queue-id") {
+            out.mta_queue_id = value;
         } else if (name == "final-recipient" || name == "original-rcpt-to") {
             if (!current.final_recipient.empty()) {
                 flush();

@@ -18,6 +18,7 @@ namespace mailwarden::dsn {
 struct DeliveryStatusFields {
     std::string reporting_mta;
     std::string arrival_date;
+    std::string mta_queue_id;  ///< X-Postfix-Queue-ID: the original message's queue id
     std::vector<RecipientStatus> recipients;
 };
 

@@ -53,8 +53,9 @@ struct Report {
     ReportFormat format = ReportFormat::DeliveryStatus;
     std::string reporting_mta;  ///< per-message Reporting-MTA, type removed
     std::string arrival_date;
-    std::string subject;  ///< the bounce's own Subject
-    std::string from;     ///< the bounce's own From
+    std::string mta_queue_id;  ///< the original's queue id when the MTA says (X-Postfix-Queue-ID)
+    std::string subject;       ///< the bounce's own Subject
+    std::string from;          ///< the bounce's own From
     std::vector<RecipientStatus> recipients;
     OriginalMessage original;
 };

@@ -14,6 +14,7 @@
 
 #include "dsn/bounce_heuristics.hpp"
 #include "dsn/delivery_status.hpp"
+#include "dsn/gmime_support.hpp"
 #include "dsn/report.hpp"
 #include "smtp/diagnostic.hpp"
 #include "util/ascii.hpp"
@@ -25,18 +26,6 @@ namespace {
 
 constexpr int kMaxMimeDepth = 16;
 constexpr std::size_t kMaxAutoReplyTextBytes = 512;
-
-void unref(gpointer object) {
-    g_object_unref(object);
-}
-
-template <class T>
-using GObjectHandle = util::UniqueHandle<T, unref>;
-
-void ensure_gmime() {
-    static std::once_flag once;
-    std::call_once(once, [] { g_mime_init(); });
-}
 
 std::string header(GMimeObject* object, const char* name) {
     const char* value = g_mime_object_get_header(object, name);
@@ -588,6 +577,7 @@ util::Result<Report> parse_nested(std::string_view message, const ParseLimits& l
             parse_delivery_status(parts.delivery_status, limits.max_recipients);
         report.reporting_mta = std::move(fields.reporting_mta);
         report.arrival_date = std::move(fields.arrival_date);
+        report.mta_queue_id = std::move(fields.mta_queue_id);
         report.recipients = std::move(fields.recipients);
         std::erase_if(report.recipients, [](const RecipientStatus& r) {
             return r.final_recipient.empty() && r.original_recipient.empty() &&

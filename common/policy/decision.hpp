@@ -34,6 +34,9 @@ struct Decision {
     std::vector<HeaderEdit> headers;   ///< kept whatever the action
     bool warn_only = false;            ///< mode: warn — recorded, but the action is Continue
     bool final = false;                ///< with Accept: later checks are skipped
+    /// A new message body (the bounce check's rewrite), applied only when the message is
+    /// accepted or quarantined; the last decision that sets one wins.
+    std::optional<std::string> body;
 
     /// A decision with no opinion.
     static Decision none() { return {}; }

@@ -38,7 +38,9 @@ Verdict PipelineRun::run(Stage stage, Transaction& tx) {
         }
         decisions.push_back(std::move(d));
     }
-    Verdict verdict = compose(decisions);
+    // At end of message the bounce check has said whether this is a delivery report.
+    Verdict verdict =
+        compose(decisions, stage == Stage::EndOfMessage ? tx.message.kind : MessageKind::Ordinary);
     // The MTA waits for no answer at header and body stages: what is decided there, a
     // refusal included, takes effect at end of message.
     const bool answerable =

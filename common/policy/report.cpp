@@ -100,4 +100,33 @@ std::vector<store::Event> events_for(const Transaction& tx, Stage stage, const V
     return events;
 }
 
+std::vector<store::Event> outgoing_failure_events(const Transaction& tx, util::SystemTime now,
+                                                  const std::string& node) {
+    std::vector<store::Event> events;
+    for (const OutgoingFailure& f : tx.message.outgoing_failures) {
+        store::Event e;
+        e.time = now;
+        e.kind = "outgoing_failure";
+        e.queue_id = f.original_queue_id.empty() ? tx.queue_id_or_noqueue() : f.original_queue_id;
+        e.report_queue_id = tx.queue_id_or_noqueue();
+        e.direction = std::string(to_string(Direction::Outbound));
+        e.stage = "bounce";
+        e.check = "bounce";
+        e.action = f.action;
+        e.reply_code = f.reply_code;
+        e.enhanced_code = f.enhanced_code;
+        e.reply_text = f.diagnostic;
+        e.reason = f.summary;
+        e.category = f.category;
+        e.sender = f.original_sender;
+        e.login = f.login;
+        e.remote_host = f.remote_host;
+        e.recipients = {f.recipient};
+        e.message_id = f.original_message_id;
+        e.node = node;
+        events.push_back(std::move(e));
+    }
+    return events;
+}
+
 }  // namespace mailwarden::policy

@@ -28,4 +28,10 @@ std::string decision_log_line(const Transaction& tx, Stage stage, const Decision
 std::vector<store::Event> events_for(const Transaction& tx, Stage stage, const Verdict& verdict,
                                      util::SystemTime now, const std::string& node);
 
+/// One "outgoing_failure" event per failed or delayed recipient of the delivery report in
+/// `tx` (tx.message.outgoing_failures): original sender, login, recipient, remote host,
+/// codes, category; queue_id is the failed message's when the report names it.
+std::vector<store::Event> outgoing_failure_events(const Transaction& tx, util::SystemTime now,
+                                                  const std::string& node);
+
 }  // namespace mailwarden::policy

@@ -12,6 +12,8 @@
 #include "auth/dkim/result.hpp"
 #include "auth/dmarc/evaluator.hpp"
 #include "auth/spf/evaluator.hpp"
+#include "policy/message_kind.hpp"
+#include "policy/outgoing_failure.hpp"
 #include "policy/stage.hpp"
 #include "smtp/address.hpp"
 #include "util/ip_address.hpp"
@@ -61,6 +63,11 @@ struct MessageInfo {
     std::vector<auth::dkim::SignatureResult> dkim;
     bool dkim_evaluated = false;
     std::optional<auth::dmarc::Outcome> dmarc;
+    /// DeliveryReport once the bounce check recognised the message as a DSN: the verdict
+    /// may then not refuse it (policy::compose).
+    MessageKind kind = MessageKind::Ordinary;
+    /// The failed and delayed recipients that DSN reports (recorded as events).
+    std::vector<OutgoingFailure> outgoing_failures;
 };
 
 /// The connection plus the current message.

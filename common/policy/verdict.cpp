@@ -17,12 +17,29 @@ Action effective(const Decision& d) {
     return d.warn_only ? Action::Continue : d.action;
 }
 
+// A decision as it may count for `kind`: above the allowed action it becomes a warning.
+Decision within(const Decision& d, MessageKind kind) {
+    Decision out = d;
+    if (!out.warn_only && out.action > strongest_allowed(kind)) {
+        out.warn_only = true;
+    }
+    return out;
+}
+
 }  // namespace
 
-Verdict compose(std::span<const Decision> decisions) {
+Verdict compose(std::span<const Decision> input, MessageKind kind) {
+    std::vector<Decision> decisions;
+    decisions.reserve(input.size());
+    for (const auto& d : input) {
+        decisions.push_back(within(d, kind));
+    }
     Verdict verdict;
     for (const auto& d : decisions) {
         verdict.headers.insert(verdict.headers.end(), d.headers.begin(), d.headers.end());
+        if (d.body) {
+            verdict.body = d.body;
+        }
         if (d.action != Action::Continue || !d.reason.empty()) {
             verdict.decisions.push_back(d);
         }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "policy/decision.hpp"
+#include "policy/message_kind.hpp"
 
 namespace mailwarden::policy {
 
@@ -21,6 +22,7 @@ struct Verdict {
     Action action = Action::Continue;
     std::optional<smtp::Reply> reply;  ///< set for Reject and Tempfail
     std::vector<HeaderEdit> headers;   ///< to apply when the message is accepted
+    std::optional<std::string> body;   ///< replacement body, applied with the headers
     std::vector<Decision> decisions;   ///< every decision with an opinion, in check order
     std::string deciding_check;        ///< the check whose decision set the action
 
@@ -30,7 +32,14 @@ struct Verdict {
 /// The reply used when a refusing check gave none: 550 5.7.1 / 451 4.7.1.
 smtp::Reply default_reply(Action action);
 
-/// Composes decisions (in check order) into a verdict.
-Verdict compose(std::span<const Decision> decisions);
+/// Composes decisions (in check order) into a verdict. For a DeliveryReport every decision
+/// above Quarantine counts as warn-only (recorded as "warn:reject"...), so the verdict's
+/// action is at most Quarantine whatever the checks said.
+Verdict compose(std::span<const Decision> decisions, MessageKind kind = MessageKind::Ordinary);
+
+/// The highest action a verdict for `kind` may carry.
+constexpr Action strongest_allowed(MessageKind kind) noexcept {
+    return kind == MessageKind::DeliveryReport ? Action::Quarantine : Action::Reject;
+}
 
 }  // namespace mailwarden::policy

@@ -40,6 +40,8 @@ constexpr StringField kStringFields[] = {
     {"helo", &Event::helo},
     {"remote_host", &Event::remote_host},
     {"node", &Event::node},
+    {"message_id", &Event::message_id},
+    {"report_queue_id", &Event::report_queue_id},
 };
 
 std::string join_recipients(const std::vector<std::string>& recipients) {

@@ -42,6 +42,11 @@ struct Event {
     std::string remote_host;     ///< remote MTA for outgoing failures
     std::vector<std::string> recipients;
     std::string node;  ///< host name of the MTA/milter that recorded it
+    /// Outgoing failures: the Message-ID of the failed message, when the bounce returned it.
+    std::string message_id;
+    /// Outgoing failures: the queue id of the bounce itself (queue_id is the original's
+    /// when the bounce names it, as Postfix does).
+    std::string report_queue_id;
 
     friend bool operator==(const Event&, const Event&) = default;
 };

@@ -163,6 +163,15 @@ std::string Keys::overrides() const {
     return prefix_ + "overrides";
 }
 
+std::string Keys::failure_counter(std::string_view dimension, util::SystemTime hour) const {
+    return prefix_ + "fail:count:" + std::string(dimension) + ":" + hour_stamp(hour);
+}
+
+std::string Keys::failure_list(std::string_view owner, std::string_view who) const {
+    const std::string normalised = owner == "login" ? std::string(who) : util::to_lower(who);
+    return prefix_ + "fail:recent:" + std::string(owner) + ":" + key_part(normalised);
+}
+
 std::string Keys::key_part(std::string_view user_text) {
     if (keep_verbatim(user_text)) {
         return std::string(user_text);

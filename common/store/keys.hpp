@@ -48,6 +48,15 @@ class Keys {
     /// (field `{rule}:{login}`, capped in number).
     std::string overrides() const;
 
+    // Outgoing failures (bounces): analytics for `mailwardenctl top` and `failures`.
+    /// `mw:fail:count:{dimension}:{yyyymmddhh}`: hash value -> count of outgoing failures in the
+    /// UTC hour containing `hour`, by `dimension` ("code", "category", "domain", "host").
+    std::string failure_counter(std::string_view dimension, util::SystemTime hour) const;
+    /// `mw:fail:recent:{owner}:{who}`: list of recent outgoing failures (JSON events, newest first,
+    /// capped) of a sender, a login or a recipient domain (`owner` = "sender", "login",
+    /// "domain"); senders and domains compare case-insensitively.
+    std::string failure_list(std::string_view owner, std::string_view who) const;
+
     /// A bounded, injective encoding of user text as a key part: the text itself when it
     /// is 1..kMaxKeyPartBytes bytes of printable ASCII (0x21-0x7e) not starting with '#';
     /// otherwise "#" followed by 32 hex digits of its SHA-256. Case is kept.

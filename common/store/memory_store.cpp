@@ -7,6 +7,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "util/ascii.hpp"
+
 namespace mailwarden::store {
 namespace {
 
@@ -44,6 +48,37 @@ void MemoryStore::expire_counters(util::SystemTime now) {
     while (counters_.size() > max_hour_buckets(options_.counter_retention)) {
         counters_.erase(counters_.begin());
     }
+    while (!failure_counters_.empty() &&
+           (failure_counters_.begin()->first < oldest ||
+            failure_counters_.size() > max_hour_buckets(options_.counter_retention))) {
+        failure_counters_.erase(failure_counters_.begin());
+    }
+}
+
+void MemoryStore::add_failure(const Event& event) {
+    auto& hour = failure_counters_[std::chrono::floor<std::chrono::hours>(event.time)];
+    for (FailureDimension dimension : kFailureDimensions) {
+        if (std::string value = failure_value(event, dimension); !value.empty()) {
+            hour[dimension][value] += 1;
+        }
+    }
+    for (auto& owner : failure_owners(event)) {
+        auto& list = recent_[owner];
+        list.push_front(event);
+        while (list.size() > kRecentFailuresPerOwner) {
+            list.pop_back();
+        }
+        // Move the owner to the back of the update order (linear in the rare case).
+        if (auto it = std::find(recent_order_.rbegin(), recent_order_.rend(), owner);
+            it != recent_order_.rend()) {
+            recent_order_.erase(std::next(it).base());
+        }
+        recent_order_.push_back(std::move(owner));
+    }
+    while (recent_order_.size() > kMaxFailureOwners) {
+        recent_.erase(recent_order_.front());
+        recent_order_.pop_front();
+    }
 }
 
 util::Result<void> MemoryStore::append_events(std::span<const Event> events) {
@@ -53,6 +88,9 @@ util::Result<void> MemoryStore::append_events(std::span<const Event> events) {
         Event stored = event;
         stored.id = next_id(now);
         counters_[std::chrono::floor<std::chrono::hours>(event.time)][counter_key(event)] += 1;
+        if (is_outgoing_failure(stored)) {
+            add_failure(stored);
+        }
         events_.push_back(std::move(stored));
         while (events_.size() > options_.event_capacity) {
             events_.pop_front();
@@ -82,6 +120,38 @@ util::Result<CodeCounts> MemoryStore::code_counts(util::SystemTime hour) {
         return CodeCounts{};
     }
     return it->second;
+}
+
+util::Result<FailureCounts> MemoryStore::failure_counts(FailureDimension dimension,
+                                                        util::SystemTime hour) {
+    const util::SystemTime now = clock_->now();
+    std::lock_guard lock(mutex_);
+    expire_counters(now);
+    auto it = failure_counters_.find(std::chrono::floor<std::chrono::hours>(hour));
+    if (it == failure_counters_.end()) {
+        return FailureCounts{};
+    }
+    auto d = it->second.find(dimension);
+    return d == it->second.end() ? FailureCounts{} : d->second;
+}
+
+util::Result<std::vector<Event>> MemoryStore::recent_failures(FailureOwner owner,
+                                                              std::string_view who,
+                                                              std::size_t limit) {
+    const std::string id = owner == FailureOwner::Login ? std::string(who) : util::to_lower(who);
+    std::lock_guard lock(mutex_);
+    std::vector<Event> out;
+    auto it = recent_.find({owner, id});
+    if (it == recent_.end()) {
+        return out;
+    }
+    for (const Event& e : it->second) {
+        if (out.size() >= limit) {
+            break;
+        }
+        out.push_back(e);
+    }
+    return out;
 }
 
 std::size_t MemoryStore::size() const {

@@ -25,6 +25,9 @@ struct MemoryStoreOptions {
     std::shared_ptr<const util::Clock> clock;
 };
 
+/// Most senders, logins and domains whose recent failures a MemoryStore keeps.
+inline constexpr std::size_t kMaxFailureOwners = 10'000;
+
 /// In-process Store. Event ids look like Redis stream ids ("<ms>-<seq>"), increasing.
 class MemoryStore final : public Store {
   public:
@@ -36,6 +39,10 @@ class MemoryStore final : public Store {
     util::Result<void> append_events(std::span<const Event> events) override;
     util::Result<std::vector<Event>> query_events(const EventQuery& query) override;
     util::Result<CodeCounts> code_counts(util::SystemTime hour) override;
+    util::Result<FailureCounts> failure_counts(FailureDimension dimension,
+                                               util::SystemTime hour) override;
+    util::Result<std::vector<Event>> recent_failures(FailureOwner owner, std::string_view who,
+                                                     std::size_t limit) override;
 
     /// Number of events held (at most event_capacity).
     std::size_t size() const;
@@ -45,12 +52,19 @@ class MemoryStore final : public Store {
 
     std::string next_id(util::SystemTime now);
     void expire_counters(util::SystemTime now);
+    void add_failure(const Event& event);
 
     MemoryStoreOptions options_;
     std::shared_ptr<const util::Clock> clock_;
     mutable std::mutex mutex_;
     std::deque<Event> events_;  // oldest first
     std::map<Hour, CodeCounts> counters_;
+    /// Outgoing failures: per hour, per dimension (same retention as counters_).
+    std::map<Hour, std::map<FailureDimension, FailureCounts>> failure_counters_;
+    /// Recent failures per (owner kind, id), newest first, each capped; at most
+    /// kMaxFailureOwners ids, the least recently updated dropped first.
+    std::map<std::pair<FailureOwner, std::string>, std::deque<Event>> recent_;
+    std::deque<std::pair<FailureOwner, std::string>> recent_order_;  // oldest update first
     std::int64_t last_ms_ = 0;
     std::uint64_t sequence_ = 0;
 };

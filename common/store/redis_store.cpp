@@ -5,12 +5,14 @@
 // gets an EXPIRE or a MAXLEN cap, so Redis memory stays bounded whatever the traffic.
 #include "store/redis_store.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace mailwarden::store {
 namespace {
@@ -120,6 +122,9 @@ util::Result<void> RedisStore::append_events(std::span<const Event> events) {
         is_primary.push_back(false);
         counter_keys.insert(std::move(codes_key));
 
+        if (is_outgoing_failure(event)) {
+            add_failure_commands(event, commands, is_primary, counter_keys, sender_keys);
+        }
         if (!event.sender.empty()) {
             std::string sender_key = keys_.sender(event.sender);
             Command sender_xadd{"XADD", sender_key, "MAXLEN", "~", sender_cap, "*"};
@@ -170,6 +175,73 @@ util::Result<void> RedisStore::append_events(std::span<const Event> events) {
         spdlog::warn("redis append: a secondary write failed (events are recorded): {}", err);
     }
     return {};
+}
+
+// Outgoing failures: the per-hour counter of each dimension (TTL of the code counters)
+// and the capped recent-failure lists of sender, login and domain (TTL of the events).
+void RedisStore::add_failure_commands(const Event& event, std::vector<Command>& commands,
+                                      std::vector<bool>& is_primary,
+                                      std::set<std::string>& counter_keys,
+                                      std::set<std::string>& list_keys) const {
+    for (FailureDimension dimension : kFailureDimensions) {
+        std::string value = failure_value(event, dimension);
+        if (value.empty()) {
+            continue;
+        }
+        std::string key = keys_.failure_counter(to_string(dimension), event.time);
+        commands.push_back({"HINCRBY", key, std::move(value), "1"});
+        is_primary.push_back(false);
+        counter_keys.insert(std::move(key));
+    }
+    const std::string json = to_json(event).dump();
+    const std::string last = std::to_string(kRecentFailuresPerOwner - 1);
+    for (const auto& [owner, who] : failure_owners(event)) {
+        std::string key = keys_.failure_list(to_string(owner), who);
+        commands.push_back({"LPUSH", key, json});
+        is_primary.push_back(false);
+        commands.push_back({"LTRIM", key, "0", last});
+        is_primary.push_back(false);
+        list_keys.insert(std::move(key));
+    }
+}
+
+util::Result<FailureCounts> RedisStore::failure_counts(FailureDimension dimension,
+                                                       util::SystemTime hour) {
+    return hash_counts(keys_.failure_counter(to_string(dimension), hour));
+}
+
+util::Result<std::vector<Event>> RedisStore::recent_failures(FailureOwner owner,
+                                                             std::string_view who,
+                                                             std::size_t limit) {
+    std::vector<Event> out;
+    if (limit == 0) {
+        return out;
+    }
+    const std::string key = keys_.failure_list(to_string(owner), who);
+    const std::size_t n = std::min(limit, kRecentFailuresPerOwner);
+    auto reply = pool_->command({"LRANGE", key, "0", std::to_string(n - 1)}, Retry::Once);
+    if (!reply) {
+        return std::unexpected(reply.error());
+    }
+    const redisReply& r = **reply;
+    if (r.type != REDIS_REPLY_ARRAY) {
+        return std::unexpected(server_error("LRANGE " + key, reply_error(r)));
+    }
+    std::size_t skipped = 0;
+    for (std::size_t i = 0; i < r.elements; ++i) {
+        const nlohmann::json json =
+            nlohmann::json::parse(text_of(*r.element[i]), nullptr, /*allow_exceptions=*/false);
+        auto event = from_json(json);
+        if (!event) {
+            ++skipped;
+            continue;
+        }
+        out.push_back(std::move(*event));
+    }
+    if (skipped > 0) {
+        spdlog::warn("redis {}: skipped {} malformed entries", key, skipped);
+    }
+    return out;
 }
 
 util::Result<std::vector<Event>> RedisStore::query_events(const EventQuery& query) {
@@ -241,7 +313,10 @@ util::Result<std::vector<Event>> RedisStore::query_events(const EventQuery& quer
 }
 
 util::Result<CodeCounts> RedisStore::code_counts(util::SystemTime hour) {
-    const std::string key = keys_.codes(hour);
+    return hash_counts(keys_.codes(hour));
+}
+
+util::Result<std::map<std::string, std::int64_t>> RedisStore::hash_counts(const std::string& key) {
     auto reply = pool_->command({"HGETALL", key}, Retry::Once);
     if (!reply) {
         return std::unexpected(reply.error());

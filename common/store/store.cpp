@@ -54,4 +54,15 @@ bool matches(const Event& event, const EventQuery& query) {
     return true;
 }
 
+util::Result<FailureCounts> Store::failure_counts(FailureDimension /*dimension*/,
+                                                  util::SystemTime /*hour*/) {
+    return util::fail(util::ErrorCode::Unavailable, "this store keeps no failure analytics");
+}
+
+util::Result<std::vector<Event>> Store::recent_failures(FailureOwner /*owner*/,
+                                                        std::string_view /*who*/,
+                                                        std::size_t /*limit*/) {
+    return util::fail(util::ErrorCode::Unavailable, "this store keeps no failure analytics");
+}
+
 }  // namespace mailwarden::store

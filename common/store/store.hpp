@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "store/event.hpp"
+#include "store/failure_stats.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
 
@@ -56,6 +57,17 @@ class Store {
 
     /// Code counters of the hour that contains `hour`.
     virtual util::Result<CodeCounts> code_counts(util::SystemTime hour) = 0;
+
+    // Outgoing-failure analytics, written by append_events for "outgoing_failure" events.
+    /// Counts by `dimension` of the outgoing failures in the hour that contains `hour`.
+    /// The default (a store without analytics) is Unavailable.
+    virtual util::Result<FailureCounts> failure_counts(FailureDimension dimension,
+                                                       util::SystemTime hour);
+    /// The newest outgoing failures (at most `limit`, at most kRecentFailuresPerOwner) of
+    /// a sender, login or recipient domain, newest first. Default: Unavailable.
+    virtual util::Result<std::vector<Event>> recent_failures(FailureOwner owner,
+                                                             std::string_view who,
+                                                             std::size_t limit);
 };
 
 /// The counter key of an event: its enhanced code if any, else its basic code, else

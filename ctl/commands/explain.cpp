@@ -17,6 +17,7 @@
 #include "dsn/report.hpp"
 #include "explain/catalog.hpp"
 #include "smtp/diagnostic.hpp"
+#include "util/text_wrap.hpp"
 
 namespace mailwarden::ctl {
 
@@ -76,25 +77,6 @@ nlohmann::json to_json(const dsn::RecipientExplanation& e) {
     return object;
 }
 
-// Wraps text at `width` columns with `indent`.
-std::string wrap(const std::string& text, std::size_t width, const std::string& indent) {
-    std::string out;
-    std::string line;
-    std::istringstream words(text);
-    std::string word;
-    while (words >> word) {
-        if (!line.empty() && line.size() + 1 + word.size() > width) {
-            out += indent + line + "\n";
-            line.clear();
-        }
-        line += (line.empty() ? "" : " ") + word;
-    }
-    if (!line.empty()) {
-        out += indent + line + "\n";
-    }
-    return out;
-}
-
 void print_human(const std::vector<dsn::RecipientExplanation>& explanations) {
     for (const dsn::RecipientExplanation& e : explanations) {
         std::cout << fmt::format("{}  {}  status {}{}  {}{}\n",
@@ -104,8 +86,9 @@ void print_human(const std::vector<dsn::RecipientExplanation>& explanations) {
                                  e.permanent ? "permanent" : "temporary",
                                  e.remote_host.empty() ? "" : "  from " + e.remote_host);
         std::cout << "  " << e.summary << "\n\n";
-        std::cout << "  For the sender:\n" << wrap(e.user_text, 88, "    ") << "\n";
-        std::cout << "  For the administrator:\n" << wrap(e.admin_text, 88, "    ") << "\n";
+        std::cout << "  For the sender:\n" << util::wrap_words(e.user_text, 88, "    ") << "\n";
+        std::cout << "  For the administrator:\n"
+                  << util::wrap_words(e.admin_text, 88, "    ") << "\n";
     }
 }
 

@@ -132,8 +132,19 @@ std::string Daemon::reload(std::chrono::milliseconds settle) {
         return {};
     }
     const auto deadline = std::chrono::steady_clock::now() + settle;
-    // Wait for the daemon to log something about the reload, then a little for it to finish.
-    while (std::chrono::steady_clock::now() < deadline && log().size() == before) {
+    // Wait for the daemon to log the reload's outcome ("configuration reloaded" or "reload
+    // ... failed"; building the checks, the catalog included, can take a while on a loaded
+    // machine), then a little for it to finish.
+    const auto finished = [&] {
+        const std::string now = log();
+        const std::string_view added =
+            now.size() > before ? std::string_view(now).substr(before) : std::string_view();
+        return added.find("configuration reloaded") != std::string_view::npos ||
+               added.find("reload failed") != std::string_view::npos ||
+               (added.find("reload of ") != std::string_view::npos &&
+                added.find(" failed") != std::string_view::npos);
+    };
+    while (std::chrono::steady_clock::now() < deadline && !finished()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -18,6 +18,7 @@ class FakeMtaContext final : public milter::MtaContext {
     std::vector<std::pair<std::string, std::string>> added_headers;
     std::vector<std::string> removed_headers;
     std::optional<std::string> quarantined;
+    std::optional<std::string> replaced_body;
     bool fail_header_calls = false;
 
     std::optional<std::string> macro(std::string_view name) const override {
@@ -47,6 +48,10 @@ class FakeMtaContext final : public milter::MtaContext {
     }
     util::Result<void> quarantine(const std::string& reason) override {
         quarantined = reason;
+        return {};
+    }
+    util::Result<void> replace_body(const std::string& body) override {
+        replaced_body = body;
         return {};
     }
 };

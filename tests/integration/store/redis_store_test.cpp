@@ -130,6 +130,32 @@ TEST_F(RedisStoreTest, EveryKeyWrittenHasATtl) {
     EXPECT_EQ(redis({"XLEN", "mw:sender:sender1@example.org"}).integer, 2);
 }
 
+TEST_F(RedisStoreTest, OutgoingFailureKeysAllHaveATtl) {
+    RedisStore store(options());
+    const Event failure = contract::failure_event(1, "userunknown", "bob@example.org");
+    ASSERT_THAT(store.append_events(std::span<const Event>(&failure, 1)), IsOk());
+    const auto keys = all_keys();
+    const std::vector<std::string> want = {
+        "mw:codes:2026010100",
+        "mw:events",
+        "mw:fail:count:category:2026010100",
+        "mw:fail:count:code:2026010100",
+        "mw:fail:count:domain:2026010100",
+        "mw:fail:count:host:2026010100",
+        "mw:fail:recent:domain:example.org",
+        "mw:fail:recent:login:alice",
+        "mw:fail:recent:sender:alice@example.com",
+        "mw:sender:alice@example.com",
+    };
+    EXPECT_EQ(keys, want);
+    for (const auto& key : keys) {
+        SCOPED_TRACE(key);
+        EXPECT_GT(redis({"TTL", key}).integer, 0);
+    }
+    EXPECT_EQ(redis({"HGET", "mw:fail:count:category:2026010100", "userunknown"}).text, "1");
+    EXPECT_EQ(redis({"TYPE", "mw:fail:recent:login:alice"}).text, "list");
+}
+
 TEST_F(RedisStoreTest, StreamsAreCappedWithMaxlen) {
     auto o = options();
     o.stream_maxlen = 50;

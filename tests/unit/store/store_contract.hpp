@@ -238,9 +238,87 @@ TYPED_TEST_P(StoreContract, OddSendersStayApartAndQueryable) {
     EXPECT_EQ(all->size(), in.size());
 }
 
+/// An outgoing failure (a bounce for our mail) at base_time() + `offset`.
+inline Event failure_event(int n, std::string category, std::string rcpt,
+                           std::chrono::milliseconds offset = {}) {
+    Event e;
+    e.time = base_time() + offset;
+    e.kind = "outgoing_failure";
+    e.queue_id = "ORIG" + std::to_string(n);
+    e.report_queue_id = "DSN" + std::to_string(n);
+    e.direction = "outbound";
+    e.stage = "bounce";
+    e.check = "bounce";
+    e.action = "failed";
+    e.reply_code = 550;
+    e.enhanced_code = category == "userunknown" ? "5.1.1" : "5.2.2";
+    e.category = std::move(category);
+    e.sender = "Alice@Example.com";
+    e.login = "alice";
+    e.remote_host = "MX.Example.org";
+    e.recipients = {std::move(rcpt)};
+    e.message_id = "<m" + std::to_string(n) + "@example.com>";
+    return e;
+}
+
+TYPED_TEST_P(StoreContract, CountsOutgoingFailuresPerHourByEachDimension) {
+    std::vector<Event> in = {failure_event(1, "userunknown", "bob@example.org"),
+                             failure_event(2, "userunknown", "carol@Example.org"),
+                             failure_event(3, "mailboxfull", "dave@example.net"),
+                             sample_event(4)};  // a decision: not a failure
+    in[2].remote_host = "";
+    ASSERT_THAT(this->store_->append_events(in), IsOk());
+    const auto hour = base_time() + std::chrono::minutes{5};
+    using mailwarden::testing::IsOkAndHolds;
+    EXPECT_THAT(this->store_->failure_counts(FailureDimension::Code, hour),
+                IsOkAndHolds(FailureCounts{{"5.1.1", 2}, {"5.2.2", 1}}));
+    EXPECT_THAT(this->store_->failure_counts(FailureDimension::Category, hour),
+                IsOkAndHolds(FailureCounts{{"mailboxfull", 1}, {"userunknown", 2}}));
+    EXPECT_THAT(this->store_->failure_counts(FailureDimension::Domain, hour),
+                IsOkAndHolds(FailureCounts{{"example.net", 1}, {"example.org", 2}}));
+    EXPECT_THAT(this->store_->failure_counts(FailureDimension::RemoteHost, hour),
+                IsOkAndHolds(FailureCounts{{"mx.example.org", 2}}));
+    EXPECT_THAT(
+        this->store_->failure_counts(FailureDimension::Code, base_time() + std::chrono::hours{1}),
+        IsOkAndHolds(FailureCounts{}));
+}
+
+TYPED_TEST_P(StoreContract, KeepsCappedRecentFailuresPerSenderLoginAndDomain) {
+    std::vector<Event> in;
+    const int n = static_cast<int>(kRecentFailuresPerOwner) + 20;
+    for (int i = 0; i < n; ++i) {
+        in.push_back(
+            failure_event(i, "userunknown", "bob@example.org", std::chrono::milliseconds{i}));
+    }
+    in.push_back(failure_event(n, "mailboxfull", "dave@example.net", std::chrono::milliseconds{n}));
+    ASSERT_THAT(this->store_->append_events(in), IsOk());
+
+    auto by_sender = this->store_->recent_failures(FailureOwner::Sender, "alice@EXAMPLE.com", 5);
+    ASSERT_THAT(by_sender, IsOk());
+    ASSERT_EQ(by_sender->size(), 5u);
+    EXPECT_EQ((*by_sender)[0].queue_id, "ORIG" + std::to_string(n)) << "newest first";
+    EXPECT_EQ((*by_sender)[0].message_id, "<m" + std::to_string(n) + "@example.com>");
+    EXPECT_EQ((*by_sender)[0].category, "mailboxfull");
+
+    auto by_login = this->store_->recent_failures(FailureOwner::Login, "alice", 1000);
+    ASSERT_THAT(by_login, IsOk());
+    EXPECT_EQ(by_login->size(), kRecentFailuresPerOwner) << "capped";
+
+    auto by_domain = this->store_->recent_failures(FailureOwner::Domain, "Example.NET", 10);
+    ASSERT_THAT(by_domain, IsOk());
+    ASSERT_EQ(by_domain->size(), 1u);
+    EXPECT_EQ(by_domain->front().recipients, std::vector<std::string>{"dave@example.net"});
+
+    auto nobody = this->store_->recent_failures(FailureOwner::Login, "ALICE", 10);
+    ASSERT_THAT(nobody, IsOk());
+    EXPECT_TRUE(nobody->empty()) << "logins keep their case";
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreContract, AnswersPingAndNamesItsKind, StartsEmpty,
                             ReturnsEveryFieldNewestFirstWithDistinctIds,
                             FiltersBySenderLoginCodeQueueIdAndTime, LimitHoldsAcrossManyEvents,
-                            CountsCodesPerHourOfTheEventTime, OddSendersStayApartAndQueryable);
+                            CountsCodesPerHourOfTheEventTime, OddSendersStayApartAndQueryable,
+                            CountsOutgoingFailuresPerHourByEachDimension,
+                            KeepsCappedRecentFailuresPerSenderLoginAndDomain);
 
 }  // namespace mailwarden::store::contract
