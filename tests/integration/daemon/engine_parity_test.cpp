@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "support/daemon_fixture.hpp"
 
 namespace mailwarden::testing {
@@ -42,7 +44,12 @@ Seen run_engine(const std::string& engine, std::uint32_t protocol_offer) {
     if (!d) {
         return seen;
     }
-    EXPECT_THAT((*d)->log(), ::testing::HasSubstr("engine: " + engine));
+    // The start-up line follows the listening socket: wait for it (bounded).
+    const std::string banner = "engine: " + engine;
+    for (int i = 0; i < 250 && (*d)->log().find(banner) == std::string::npos; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_THAT((*d)->log(), ::testing::HasSubstr(banner));
     auto c = MilterClient::connect((*d)->socket());
     EXPECT_TRUE(c.has_value());
     if (!c) {
