@@ -16,7 +16,7 @@
 
 #include "milter/daemon.hpp"
 #include "milter/libmilter_context.hpp"
-#include "milter/macros.hpp"
+#include "milter/negotiation.hpp"
 
 namespace mailwarden::milter {
 
@@ -53,10 +53,11 @@ sfsistat internal_error(SMFICTX* ctx, const char* where, const char* what) {
     spdlog::error("{}: internal error in {}: {}",
                   c != nullptr && c->session ? c->session->queue_id() : "NOQUEUE", where, what);
     auto* daemon = current_daemon();
-    const bool accept =
-        daemon != nullptr && daemon->services().runtime &&
-        daemon->services().runtime()->config->on_internal_error == policy::Action::Accept;
-    return accept ? SMFIS_ACCEPT : SMFIS_TEMPFAIL;
+    if (daemon == nullptr) {
+        return SMFIS_TEMPFAIL;
+    }
+    return internal_error_outcome(daemon->services()) == Outcome::Accept ? SMFIS_ACCEPT
+                                                                         : SMFIS_TEMPFAIL;
 }
 
 sfsistat to_sfsistat(Outcome outcome) {
@@ -109,33 +110,16 @@ sfsistat mw_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         if (c == nullptr) {
             return SMFIS_REJECT;  // libmilter: refuse the connection (MTA uses its default)
         }
-        const auto stages = c->session->wanted_stages();
-        // Actions: only those we use.
-        *pf0 =
-            (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE | SMFIF_SETSYMLIST) &
-            f0;
-        // Protocol: skip what no check needs; ask for no reply where we never refuse.
-        unsigned long want = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO |
-                             SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_DATA |
-                             SMFIP_NR_UNKN | SMFIP_HDR_LEADSPC;
-        if (!stages.has(policy::Stage::Header)) {
-            want |= SMFIP_NOHDRS;
-        }
-        if (!stages.has(policy::Stage::EndOfHeaders)) {
-            want |= SMFIP_NOEOH;
-        }
-        if (!stages.has(policy::Stage::Body)) {
-            want |= SMFIP_NOBODY;
-        }
-        *pf1 = want & f1;
+        const auto flags = negotiate_flags(c->session->wanted_stages(), f0, f1);
+        *pf0 = flags.actions;
+        *pf1 = flags.protocol;
         *pf2 = 0;
         *pf3 = 0;
         c->protocol = *pf1;
         if ((*pf0 & SMFIF_SETSYMLIST) != 0) {
-            smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>(macros::kConnectMacros));
-            smfi_setsymlist(ctx, SMFIM_ENVFROM, const_cast<char*>(macros::kMailMacros));
-            smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>(macros::kRcptMacros));
-            smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>(macros::kEndOfMessageMacros));
+            for (const auto& list : stage_macro_lists()) {
+                smfi_setsymlist(ctx, list.stage, const_cast<char*>(list.macros));
+            }
         }
         return SMFIS_CONTINUE;
     });
@@ -210,13 +194,8 @@ sfsistat mw_header(SMFICTX* ctx, char* name, char* value) {
             return SMFIS_TEMPFAIL;
         }
         LibmilterContext mta(ctx, c->protocol);
-        std::string text = value != nullptr ? value : "";
-        if ((c->protocol & SMFIP_HDR_LEADSPC) == 0 && !text.empty()) {
-            // The MTA removed the space after the colon; restore the usual one so that the
-            // value is as written (DKIM's simple canonicalization depends on it).
-            text.insert(text.begin(), ' ');
-        }
-        c->session->on_header(mta, name != nullptr ? name : "", std::move(text));
+        c->session->on_header(mta, name != nullptr ? name : "",
+                              header_value_from_mta(value != nullptr ? value : "", c->protocol));
         return no_reply_or(c, SMFIP_NR_HDR, SMFIS_CONTINUE);
     });
 }
@@ -281,7 +260,7 @@ smfiDesc* filter_description() {
     static smfiDesc description = {
         const_cast<char*>("mailwarden"),
         SMFI_VERSION,
-        SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
+        registered_actions(),
         mw_connect,
         mw_helo,
         mw_envfrom,

@@ -16,6 +16,7 @@
 #include "log/logging.hpp"
 #include "milter/callbacks.hpp"
 #include "milter/listener.hpp"
+#include "milter/native/server.hpp"
 #include "milter/privileges.hpp"
 #include "policy/checks/account_check.hpp"
 #include "util/version.hpp"
@@ -56,6 +57,8 @@ void warn_about_restart_only_changes(const config::Config& before, const config:
     }
     if (before.events.journal != after.events.journal)
         warn("events.journal");
+    if (before.milter_engine != after.milter_engine)
+        warn("milter_engine");
 }
 
 }  // namespace
@@ -85,8 +88,30 @@ Daemon::~Daemon() {
     g_daemon.store(nullptr);
 }
 
+util::Result<void> Daemon::open_native_listener() {
+    auto server = native::Server::open(listen_);
+    if (!server) {
+        return std::unexpected(server.error());
+    }
+    native_ = std::move(*server);
+    return apply_socket_permissions(listen_, runtime_.load()->config->socket);
+}
+
+int Daemon::serve_milter() {
+    if (native_) {
+        const auto& config = *runtime_.load()->config;
+        native::ServerOptions options;
+        options.timeout = config.milter_timeout;
+        return native_->serve(services_, options);
+    }
+    return smfi_main() == MI_SUCCESS ? 0 : 1;
+}
+
 util::Result<void> Daemon::open_listener() {
     const auto& config = *runtime_.load()->config;
+    if (config.milter_engine == config::MilterEngine::Native) {
+        return open_native_listener();
+    }
     if (smfi_register(*filter_description()) != MI_SUCCESS) {
         return util::fail(util::ErrorCode::Internal, "smfi_register failed");
     }
@@ -221,6 +246,10 @@ void Daemon::stop_gracefully() {
             "milter_default_action to them",
             messages_in_flight_.load());
     }
+    if (native_) {
+        native_->stop();  // the listener closes; idle connections see the socket shut down
+        return;
+    }
     // XXX: libmilter's listener holds its lock across a poll() of up to 5 s, and
     // smfi_stop() waits for that lock: called here it would hold the exit for seconds.
     // Nothing is left to wait for (new messages are tempfailed, those in flight are done),
@@ -258,13 +287,14 @@ int Daemon::run() {
     g_daemon.store(this);
 
     std::atomic<bool> milter_done{false};
-    std::atomic<int> milter_status{MI_SUCCESS};
+    std::atomic<int> milter_status{0};
     std::thread milter_thread([&] {
-        milter_status = smfi_main();
+        milter_status = serve_milter();
         milter_done = true;
     });
-    spdlog::info("mailwarden {} listening on {} (store: {}, {} checks)", kVersion, listen_,
-                 store_->kind(), runtime_.load()->pipeline->checks().size());
+    spdlog::info("mailwarden {} listening on {} (engine: {}, store: {}, {} checks)", kVersion,
+                 listen_, native_ ? "native" : "libmilter", store_->kind(),
+                 runtime_.load()->pipeline->checks().size());
 
     int exit_code = 0;
     while (true) {
@@ -295,6 +325,9 @@ int Daemon::run() {
         milter_thread.join();
     } else {
         milter_thread.detach();
+    }
+    if (native_ && !native_->wait_for_connections(kMilterThreadJoinBudget)) {
+        spdlog::debug("{} milter connection(s) still closing at exit", native_->connections());
     }
     if (recorder_ && !recorder_->flush(std::chrono::seconds(5))) {
         spdlog::warn("events not yet written at exit stay in the journal for the next start");

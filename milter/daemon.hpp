@@ -22,6 +22,10 @@
 
 namespace mailwarden::milter {
 
+namespace native {
+class Server;
+}
+
 /// Options from the command line that override or accompany the config file.
 struct DaemonOptions {
     std::filesystem::path config_path;
@@ -44,6 +48,10 @@ class Daemon {
 
   private:
     util::Result<void> open_listener();
+    /// milter_engine: native - binds the listener of milter/native instead of libmilter's.
+    util::Result<void> open_native_listener();
+    /// Runs the configured engine until it is stopped; the exit status of its loop.
+    int serve_milter();
     util::Result<void> drop_privileges();
     util::Result<void> start_store();
     void stop_gracefully();
@@ -59,6 +67,7 @@ class Daemon {
     std::atomic<bool> draining_{false};
     SessionServices services_;
     std::string listen_;
+    std::unique_ptr<native::Server> native_;  ///< set when milter_engine is native
 };
 
 /// The daemon that libmilter callbacks reach (libmilter has no per-filter user data).

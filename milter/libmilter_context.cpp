@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "milter/negotiation.hpp"
+
 namespace mailwarden::milter {
 
 namespace {
@@ -37,14 +39,7 @@ util::Result<void> LibmilterContext::set_reply(const smtp::Reply& reply) {
     std::array<char*, smtp::kMaxReplyLines + 1> argv{};
     const std::size_t n = std::min(reply.lines.size(), lines.size());
     for (std::size_t i = 0; i < n; ++i) {
-        std::string escaped;
-        for (char c : reply.lines[i]) {
-            escaped += c;
-            if (c == '%') {
-                escaped += '%';
-            }
-        }
-        lines[i] = std::move(escaped);
+        lines[i] = escape_reply_percent(reply.lines[i]);
         argv[i] = lines[i].data();
     }
     const std::string code = std::to_string(reply.code);
@@ -65,23 +60,9 @@ util::Result<void> LibmilterContext::set_reply(const smtp::Reply& reply) {
     return check(rc, "setting the reply");
 }
 
-// libmilter folds header values with a bare LF followed by white space (the MTA writes its
-// own line ends), so CRLF folds are converted. Under SMFIP_HDR_LEADSPC the MTA writes
-// "Name:" and the value with nothing between: the usual single space is added here.
+// Header values go out through header_value_to_mta (LF folds, leading space).
 std::string LibmilterContext::milter_value(const std::string& value) const {
-    std::string out;
-    out.reserve(value.size() + 1);
-    const bool lead_space = (protocol_ & SMFIP_HDR_LEADSPC) != 0;
-    if (lead_space && (value.empty() || (value.front() != ' ' && value.front() != '\t'))) {
-        out += ' ';
-    }
-    for (std::size_t i = 0; i < value.size(); ++i) {
-        if (value[i] == '\r' && i + 1 < value.size() && value[i + 1] == '\n') {
-            continue;
-        }
-        out += value[i];
-    }
-    return out;
+    return header_value_to_mta(value, protocol_);
 }
 
 util::Result<void> LibmilterContext::add_header(const std::string& name, const std::string& value) {

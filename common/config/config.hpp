@@ -248,6 +248,12 @@ struct ControlConfig {
     int port = 8893;
 };
 
+/// Which implementation speaks the milter protocol to the MTA (a restart applies a change).
+enum class MilterEngine {
+    Libmilter,  ///< Sendmail's libmilter (the default)
+    Native,     ///< milter/native: buffered I/O, one thread per MTA connection
+};
+
 /// The whole configuration.
 struct Config {
     std::filesystem::path source;  ///< file it was loaded from
@@ -258,6 +264,7 @@ struct Config {
     std::string hostname;                   ///< for headers; empty = gethostname()
     milliseconds shutdown_timeout{30'000};  ///< SIGTERM: wait this long for transactions
     milliseconds milter_timeout{300'000};   ///< libmilter read timeout (smfi_settimeout)
+    MilterEngine milter_engine = MilterEngine::Libmilter;  ///< milter_engine
     policy::Action on_internal_error = policy::Action::Tempfail;  ///< accept | tempfail
     LogConfig log;
     StoreConfig store;

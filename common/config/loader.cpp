@@ -801,6 +801,8 @@ Config load_root(Context& ctx, const YAML::Node& doc) {
                   milliseconds{3'600'000});
     read_duration(root, "milter_timeout", config.milter_timeout, milliseconds{1000},
                   milliseconds{3'600'000});
+    read_enum(root, "milter_engine", config.milter_engine,
+              {{"libmilter", MilterEngine::Libmilter}, {"native", MilterEngine::Native}});
     read_enum(root, "on_internal_error", config.on_internal_error,
               {{"accept", policy::Action::Accept}, {"tempfail", policy::Action::Tempfail}});
     load_log(root, config.log);

@@ -7,6 +7,7 @@
 
 #include <signal.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include <fmt/format.h>
@@ -122,8 +123,26 @@ std::string Daemon::socket() const {
     return listen_.empty() ? fmt::format("inet:{}@127.0.0.1", port_) : listen_;
 }
 
+namespace {
+
+// MW_TEST_MILTER_ENGINE=native (set by the *_native CTest entries) runs every daemon of a
+// suite with that engine: the key is appended to each config the fixture writes.
+std::string with_engine_override(std::string config) {
+    const char* engine = std::getenv("MW_TEST_MILTER_ENGINE");
+    if (engine != nullptr && *engine != '\0' &&
+        config.find("milter_engine:") == std::string::npos) {
+        if (!config.empty() && config.back() != '\n') {
+            config += '\n';
+        }
+        config += fmt::format("milter_engine: {}\n", engine);
+    }
+    return config;
+}
+
+}  // namespace
+
 util::Result<void> Daemon::write_config(std::string_view config_template) {
-    return write_file(config_, expand(config_template));
+    return write_file(config_, with_engine_override(expand(config_template)));
 }
 
 std::string Daemon::reload(std::chrono::milliseconds settle) {
