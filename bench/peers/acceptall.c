@@ -16,96 +16,80 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
-{
+static sfsistat on_connect(SMFICTX* ctx, char* host, _SOCK_ADDR* addr) {
     (void)ctx, (void)host, (void)addr;
     return SMFIS_CONTINUE;
 }
 
-static sfsistat on_helo(SMFICTX *ctx, char *name)
-{
+static sfsistat on_helo(SMFICTX* ctx, char* name) {
     (void)ctx, (void)name;
     return SMFIS_CONTINUE;
 }
 
-static sfsistat on_envelope(SMFICTX *ctx, char **argv)
-{
+static sfsistat on_envelope(SMFICTX* ctx, char** argv) {
     (void)ctx, (void)argv;
     return SMFIS_CONTINUE;
 }
 
-static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
-{
+static sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
     (void)ctx, (void)name, (void)value;
     return SMFIS_CONTINUE;
 }
 
-static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t length)
-{
+static sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t length) {
     (void)ctx, (void)chunk, (void)length;
     return SMFIS_CONTINUE;
 }
 
-static sfsistat on_stage(SMFICTX *ctx)
-{
+static sfsistat on_stage(SMFICTX* ctx) {
     (void)ctx;
     return SMFIS_CONTINUE;
 }
 
-static sfsistat on_end_of_message(SMFICTX *ctx)
-{
+static sfsistat on_end_of_message(SMFICTX* ctx) {
     (void)ctx;
     return SMFIS_ACCEPT;
 }
 
 static struct smfiDesc description = {
-    "acceptall",
-    SMFI_VERSION,
-    0, /* no modifications */
-    on_connect,
-    on_helo,
-    on_envelope, /* MAIL */
-    on_envelope, /* RCPT */
-    on_header,
-    on_stage, /* end of headers */
-    on_body,
-    on_end_of_message,
-    on_stage, /* abort */
-    on_stage, /* close */
-    NULL,     /* unknown commands */
-    on_stage, /* DATA */
-    NULL,     /* negotiate: libmilter's default, every stage with a reply */
+    "acceptall", SMFI_VERSION,      0,           /* no modifications */
+    on_connect,  on_helo,           on_envelope, /* MAIL */
+    on_envelope,                                 /* RCPT */
+    on_header,   on_stage,                       /* end of headers */
+    on_body,     on_end_of_message, on_stage,    /* abort */
+    on_stage,                                    /* close */
+    NULL,                                        /* unknown commands */
+    on_stage,                                    /* DATA */
+    NULL, /* negotiate: libmilter's default, every stage with a reply */
 };
 
-static void *stop_after(void *seconds)
-{
+static void* stop_after(void* seconds) {
     sleep((unsigned)(long)seconds);
     fprintf(stderr, "acceptall: lifetime reached, stopping\n");
     smfi_stop();
     return NULL;
 }
 
-int main(int argc, char **argv)
-{
-    const char *socket_spec = "inet:18892@127.0.0.1";
+int main(int argc, char** argv) {
+    const char* socket_spec = "inet:18892@127.0.0.1";
     long lifetime = 4 * 3600;
     int option;
     pthread_t timer;
 
     while ((option = getopt(argc, argv, "p:t:")) != -1) {
         switch (option) {
-        case 'p':
-            socket_spec = optarg;
-            break;
-        case 't':
-            lifetime = atol(optarg);
-            break;
-        default:
-            fprintf(stderr, "usage: acceptall [-p socket] [-t lifetime_seconds]\n");
-            return 2;
+            case 'p':
+                socket_spec = optarg;
+                break;
+            case 't':
+                lifetime = atol(optarg);
+                break;
+            default:
+                fprintf(stderr, "usage: acceptall [-p socket] [-t lifetime_seconds]\n");
+                return 2;
         }
     }
-    if (smfi_setconn((char *)socket_spec) == MI_FAILURE ||
+    if (smfi_setconn((char*)socket_spec) == MI_FAILURE ||
         smfi_register(description) == MI_FAILURE) {
         fprintf(stderr, "acceptall: cannot listen on %s\n", socket_spec);
         return 1;
@@ -116,7 +100,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "acceptall: cannot open %s\n", socket_spec);
         return 1;
     }
-    if (lifetime > 0 && pthread_create(&timer, NULL, stop_after, (void *)lifetime) == 0)
+    if (lifetime > 0 && pthread_create(&timer, NULL, stop_after, (void*)lifetime) == 0)
         pthread_detach(timer);
     return smfi_main() == MI_SUCCESS ? 0 : 1;
 }

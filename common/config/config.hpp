@@ -220,15 +220,15 @@ struct AccountSignalConfig {
 /// documented in conf/mailwarden.yaml.
 struct AccountsConfig {
     bool enabled = false;
-    std::string action = "quarantine";  ///< quarantine | tempfail (for a held login's mail)
-    milliseconds window{3'600'000};     ///< activity is scored per window
-    milliseconds half_life{7LL * 86'400'000};  ///< of the baseline's decaying averages
-    milliseconds release_grace{3'600'000};     ///< no new hold this long after a release
-    milliseconds idle_ttl{30LL * 86'400'000};  ///< an unused account is forgotten after this
-    milliseconds sender_ttl{3LL * 86'400'000}; ///< envelope sender -> login, for bounces
-    std::size_t known_domains = 500;           ///< recipient domains remembered per login
-    std::size_t tracked_client_ips = 256;      ///< client IPs remembered per login and day
-    std::size_t local_max_accounts = 100'000;  ///< memory store: logins tracked at most
+    std::string action = "quarantine";          ///< quarantine | tempfail (for a held login's mail)
+    milliseconds window{3'600'000};             ///< activity is scored per window
+    milliseconds half_life{7LL * 86'400'000};   ///< of the baseline's decaying averages
+    milliseconds release_grace{3'600'000};      ///< no new hold this long after a release
+    milliseconds idle_ttl{30LL * 86'400'000};   ///< an unused account is forgotten after this
+    milliseconds sender_ttl{3LL * 86'400'000};  ///< envelope sender -> login, for bounces
+    std::size_t known_domains = 500;            ///< recipient domains remembered per login
+    std::size_t tracked_client_ips = 256;       ///< client IPs remembered per login and day
+    std::size_t local_max_accounts = 100'000;   ///< memory store: logins tracked at most
     int hold_score = 4;
     AccountSignalConfig volume{50, 10, 5, 0, 2};
     AccountSignalConfig client_ips{15, 5, 3, 0, 1};
@@ -264,7 +264,7 @@ struct Config {
     std::string hostname;                   ///< for headers; empty = gethostname()
     milliseconds shutdown_timeout{30'000};  ///< SIGTERM: wait this long for transactions
     milliseconds milter_timeout{300'000};   ///< libmilter read timeout (smfi_settimeout)
-    MilterEngine milter_engine = MilterEngine::Libmilter;  ///< milter_engine
+    MilterEngine milter_engine = MilterEngine::Libmilter;         ///< milter_engine
     policy::Action on_internal_error = policy::Action::Tempfail;  ///< accept | tempfail
     LogConfig log;
     StoreConfig store;

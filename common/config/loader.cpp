@@ -733,8 +733,9 @@ void load_accounts(Section& root, AccountsConfig& a) {
     root.field("accounts", [&](const YAML::Node& n) {
         Section s(root.ctx(), n, "accounts");
         read_bool(s, "enabled", a.enabled);
-        read_enum(s, "action", a.action,
-                  {{"quarantine", std::string("quarantine")}, {"tempfail", std::string("tempfail")}});
+        read_enum(
+            s, "action", a.action,
+            {{"quarantine", std::string("quarantine")}, {"tempfail", std::string("tempfail")}});
         read_duration(s, "half_life", a.half_life, milliseconds{3'600'000},
                       milliseconds{365LL * 86'400'000});
         read_duration(s, "release_grace", a.release_grace, milliseconds{0},

@@ -250,7 +250,8 @@ void override_limit(const std::string& config_path, const OverrideOptions& o) {
     // The override must make a valid rule: the same checks as the config's overrides.
     auto check = *rule;
     check.overrides[login] = *windows;
-    if (auto valid = ratelimit::validate_rules(std::span<const ratelimit::Rule>(&check, 1)); !valid) {
+    if (auto valid = ratelimit::validate_rules(std::span<const ratelimit::Rule>(&check, 1));
+        !valid) {
         fail(valid.error().message);
     }
     store::LimitOverride x{o.rule, login, o.limits, admin_name(), now()};

@@ -122,7 +122,8 @@ void exercise(Daemon& daemon) {
     auto over = ctl_json(daemon, {"limits", "alice@example.com"});
     EXPECT_EQ(over["limits"][0]["limit"], 2) << over.dump(2);
     EXPECT_EQ(send(daemon, "alice@example.com", "4A03"), "accept");
-    EXPECT_EQ(send(daemon, "alice@example.com", "4A04"), "tempfail") << "2 per minute now (GCRA: the earlier sends count in time)";
+    EXPECT_EQ(send(daemon, "alice@example.com", "4A04"), "tempfail")
+        << "2 per minute now (GCRA: the earlier sends count in time)";
     auto dry = ctl(daemon, {"limits", "alice@example.com", "--dry-run"});
     EXPECT_EQ(dry.status, 0);
     EXPECT_THAT(dry.output, HasSubstr("next message: tempfail by rule outbound-login"));

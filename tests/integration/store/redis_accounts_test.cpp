@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "store/keys.hpp"
 #include "integration/store/redis_account_backend.hpp"
+#include "store/keys.hpp"
 #include "support/redis_server.hpp"
 #include "unit/store/account_contract.hpp"
 
