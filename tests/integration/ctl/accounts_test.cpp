@@ -199,6 +199,49 @@ TEST(CtlAccounts, EmbeddedStoreThroughTheControlApi) {
     EXPECT_EQ(get->body, "null");
 }
 
+// A hard bounce that comes back for a login's envelope sender counts in that login's
+// account (the bounce check feeds the detector through the sender -> login memory).
+TEST(CtlAccounts, AHardBounceCountsForTheLoginThatSentTheMail) {
+    auto daemon = Daemon::start(kConfig, options_with("{ backend: memory }"));
+    ASSERT_TRUE(daemon.has_value()) << daemon.error().message;
+    EXPECT_EQ(send(**daemon, "erin@example.com", "4E01"), "accept");
+    auto before = ctl_json(**daemon, {"limits", "erin@example.com"});
+    ASSERT_TRUE(before.contains("account")) << before.dump(2);
+    EXPECT_EQ(before["account"]["window"]["bounces"], 0);
+
+    auto client = (*daemon)->connect();
+    ASSERT_TRUE(client.has_value()) << client.error().message;
+    ConnectInfo info;
+    info.hostname = "mx.remote.test";
+    info.address = "192.0.2.25";
+    PostfixMacros macros = PostfixMacros::defaults(info, "4E02");
+    ASSERT_TRUE(client->connect_stage(info, macros.connect).has_value());
+    ASSERT_TRUE(client->helo("mx.remote.test", macros.helo).has_value());
+    MessageSpec dsn;
+    dsn.mail_args = {"<>"};
+    dsn.rcpts = {{"<erin@example.com>"}};
+    dsn.headers = {
+        {"From", "MAILER-DAEMON@mx.remote.test"},
+        {"To", "erin@example.com"},
+        {"Subject", "Undelivered Mail Returned to Sender"},
+        {"MIME-Version", "1.0"},
+        {"Content-Type", "multipart/report; report-type=delivery-status; boundary=\"B\""}};
+    dsn.body =
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; "
+        "mx.remote.test\r\n\r\nFinal-Recipient: rfc822; nobody@remote.test\r\n"
+        "Action: failed\r\nStatus: 5.1.1\r\nRemote-MTA: dns; mx.remote.test\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <nobody@remote.test>: User unknown\r\n\r\n"
+        "--B--\r\n";
+    dsn.queue_id = "4E02";
+    auto result = client->send_message(dsn, macros);
+    ASSERT_TRUE(result.has_value()) << result.error().message;
+    EXPECT_NE(result->final_action(), "reject");
+
+    auto after = ctl_json(**daemon, {"limits", "erin@example.com"});
+    EXPECT_EQ(after["account"]["window"]["bounces"], 1) << after.dump(2);
+}
+
 TEST(CtlAccounts, RedisDirectly) {
     if (!find_redis_server()) {
         GTEST_SKIP() << "redis-server is not installed (apt-get install redis-server)";
